@@ -42,7 +42,8 @@
     X(HM_E_ACCESS_DENIED,            5,    "access denied")                               \
     X(HM_E_BAD_LENGTH,               24,   "buffer too small")                            \
     X(HM_E_RESET_LOST,               487,  "reset pages were discarded")                  \
-    X(HM_E_NOT_SUPPORTED,            50,   "not supported")
+    X(HM_E_NOT_SUPPORTED,            50,   "not supported")                               \
+    X(HM_E_INVALID_HANDLE,           6,    "not the current process")
 
 typedef enum hm_status {
 #define HM_X_ENUM(name, win32, msg) name,

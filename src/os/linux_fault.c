@@ -10,7 +10,6 @@
  * Locking: install/uninstall are serialized by install_lock; the handler reads only the
  * atomic hook pointer and prev_action, which is written once before the handler is set.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,7 +17,7 @@
 #include <string.h>
 #include <ucontext.h>
 
-#include "os/os.h"
+#include "os/linux.h"
 
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sigaction prev_action; /* written once, before our handler goes live */

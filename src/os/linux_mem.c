@@ -6,14 +6,13 @@
  * pagemap), translates hm_os_* flags to Linux ones, and returns 0 or errno. No state is
  * kept between calls; no locks. The site argument is for fault injection only.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "os/os.h"
+#include "os/linux.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -130,35 +129,16 @@ void hm_os_flush_icache(void *addr, size_t len)
     __builtin___clear_cache((char *)addr, (char *)addr + len);
 }
 
-/* Declared in linux_proc.c and linux_fault.c. */
-int hm_os_linux_read_file(hm_os_site_t site, const char *path, char **buf, size_t *len);
-int hm_os_linux_fault_handler(hm_os_site_t site, hm_os_fault_hook_t hook);
+#define LINUX_OPS                                                                        \
+    {                                                                                    \
+        .map = os_map, .unmap = os_unmap, .protect = os_protect, .advise = os_advise,    \
+        .lock = os_lock, .unlock = os_unlock, .pagemap = os_pagemap,                     \
+        .read_file = hm_os_linux_read_file, .alloc = os_alloc,                           \
+        .fault_handler = hm_os_linux_fault_handler,                                      \
+    }
 
-const hm_os_ops_t hm_os_default = {
-    .map = os_map,
-    .unmap = os_unmap,
-    .protect = os_protect,
-    .advise = os_advise,
-    .lock = os_lock,
-    .unlock = os_unlock,
-    .pagemap = os_pagemap,
-    .read_file = hm_os_linux_read_file,
-    .alloc = os_alloc,
-    .fault_handler = hm_os_linux_fault_handler,
-};
-
-hm_os_ops_t hm_os = {
-    .map = os_map,
-    .unmap = os_unmap,
-    .protect = os_protect,
-    .advise = os_advise,
-    .lock = os_lock,
-    .unlock = os_unlock,
-    .pagemap = os_pagemap,
-    .read_file = hm_os_linux_read_file,
-    .alloc = os_alloc,
-    .fault_handler = hm_os_linux_fault_handler,
-};
+const hm_os_ops_t hm_os_default = LINUX_OPS;
+hm_os_ops_t hm_os = LINUX_OPS;
 
 static const char *const site_names[] = {
 #define HM_X_NAME(site, call, what) #site,

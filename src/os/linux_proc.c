@@ -4,7 +4,6 @@
  * Invariant: no state; each call opens and closes what it reads (no descriptor outlives a
  * call). read_file returns a NUL-terminated malloc'd buffer the caller free()s.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -13,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "os/os.h"
+#include "os/linux.h"
 
 int hm_os_linux_read_file(hm_os_site_t site, const char *path, char **buf, size_t *len)
 {

@@ -1,0 +1,119 @@
+/*
+ * alloc.c — creating and releasing reservations.
+ *
+ * Create: charge commit (if committing) → take a record → map (placement.c) → fill the
+ * record under its lock → publish it in the index. Each failure undoes the steps before it,
+ * in reverse order, so a failed VirtualAlloc leaves no mapping, no record, no charge.
+ * Release: under the record's lock, mark it dead and unindex it, then munmap; if munmap
+ * fails, re-index (the nodes are still there, so this cannot fail) and report the error.
+ */
+#include "vm/internal.h"
+#include "vm/index.h"
+#include "vm/placement.h"
+
+static int publish(hm_reservation_t *r, uintptr_t base, size_t size, uint32_t alloc_prot,
+                   uint32_t run_val, uint64_t committed)
+{
+    pthread_mutex_lock(&r->lock);
+    r->base = base;
+    r->size = size;
+    r->alloc_prot = alloc_prot;
+    r->committed = committed;
+    r->locked = 0;
+    hm_runs_init(&r->runs, run_val);
+    r->live = true;
+    pthread_mutex_unlock(&r->lock);
+    int err = hm_index_insert(base >> HM_PAGE_SHIFT, (base + size) >> HM_PAGE_SHIFT, r);
+    if (err) {
+        pthread_mutex_lock(&r->lock);
+        r->live = false;
+        hm_runs_destroy(&r->runs);
+        pthread_mutex_unlock(&r->lock);
+    }
+    return err;
+}
+
+int hm_vm_allocate(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t commit_prot,
+                   unsigned flags, uintptr_t *out)
+{
+    bool commit = flags & HM_VM_ALLOC_COMMIT;
+    if (commit && (commit_prot & HM_VM_GUARD) && hm_guard_arm() != 0)
+        return HM_E_NO_MEMORY;
+    uint64_t charge = commit ? size : 0;
+    int st = hm_charge(charge);
+    if (st != HM_OK)
+        return st;
+    int err = 0;
+    hm_reservation_t *r = hm_record_get(&err);
+    if (!r) {
+        st = HM_E_NO_MEMORY;
+        goto fail_record;
+    }
+    uintptr_t base;
+    st = hm_place_map(addr, size, commit ? hm_os_prot_of(commit_prot) : 0,
+                      flags & HM_VM_ALLOC_TOP_DOWN, &base);
+    if (st != HM_OK)
+        goto fail_map;
+    uint32_t val = commit ? HM_RUN_COMMITTED | commit_prot : 0;
+    if (publish(r, base, size, alloc_prot, val, charge) != 0) {
+        st = HM_E_NO_MEMORY;
+        goto fail_publish;
+    }
+    hm_stat_add(&hm_stat_reservations, 1);
+    hm_stat_add(&hm_stat_reserved_bytes, (int64_t)size);
+    *out = base;
+    return HM_OK;
+fail_publish:
+    if ((err = hm_os.unmap(HM_SITE_RESERVE_UNDO, (void *)base, size)) != 0)
+        hm_panic("reserve: cannot undo the mapping", base, size, err);
+fail_map:
+    hm_record_put(r);
+fail_record:
+    hm_uncharge(charge);
+    return st;
+}
+
+int hm_vm_release(uintptr_t addr)
+{
+    hm_reservation_t *r = hm_record_lookup_lock(addr);
+    if (!r)
+        return HM_E_NOT_ALLOCATED;
+    if (addr != r->base) {
+        hm_record_unlock(r);
+        return HM_E_NOT_AT_BASE;
+    }
+    uint64_t first = r->base >> HM_PAGE_SHIFT, end = (r->base + r->size) >> HM_PAGE_SHIFT;
+    r->live = false;
+    hm_index_remove(first, end, r);
+    int err = hm_os.unmap(HM_SITE_RELEASE_UNMAP, (void *)r->base, r->size);
+    if (err) {
+        if (hm_index_insert(first, end, r) != 0)
+            hm_panic("release: cannot re-index after a failed munmap", r->base, r->size, err);
+        r->live = true;
+        hm_record_unlock(r);
+        return hm_status_of_errno(err);
+    }
+    hm_uncharge(r->committed);
+    hm_stat_add(&hm_stat_reservations, -1);
+    hm_stat_add(&hm_stat_reserved_bytes, -(int64_t)r->size);
+    hm_stat_add(&hm_stat_locked_bytes, -(int64_t)r->locked);
+    hm_place_released(r->base, r->size);
+    hm_runs_destroy(&r->runs);
+    r->committed = r->locked = 0;
+    hm_record_unlock(r);
+    hm_record_put(r);
+    return HM_OK;
+}
+
+int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **out)
+{
+    hm_reservation_t *r = hm_record_lookup_lock(addr);
+    if (!r)
+        return HM_E_NOT_MAPPED;
+    if (size > r->base + r->size - addr) {
+        hm_record_unlock(r);
+        return crossing;
+    }
+    *out = r;
+    return HM_OK;
+}

@@ -1,0 +1,22 @@
+/*
+ * charge.h — commit accounting and statistics shared inside src/vm/ (see charge.c).
+ */
+#ifndef HM_VM_CHARGE_H
+#define HM_VM_CHARGE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Adds bytes to the commit charge, or returns HM_E_COMMITMENT_LIMIT changing nothing. */
+int hm_charge(uint64_t bytes);
+void hm_uncharge(uint64_t bytes);
+
+extern _Atomic uint64_t hm_stat_reservations, hm_stat_reserved_bytes, hm_stat_locked_bytes,
+    hm_stat_guard_hits;
+
+static inline void hm_stat_add(_Atomic uint64_t *c, int64_t delta)
+{
+    atomic_fetch_add_explicit(c, (uint64_t)delta, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * foreign.c — the kernel's view of memory hostmem did not allocate, in Windows terms.
+ *
+ * Each call reads /proc/self/maps afresh (no cache: other code maps and unmaps at any
+ * time, and a stale answer would be wrong, not slow). Translation: a file mapped
+ * executable somewhere is an image (MEM_IMAGE, AllocationBase = its first mapping,
+ * AllocationProtect PAGE_EXECUTE_WRITECOPY); other files are MEM_MAPPED; anonymous memory
+ * is MEM_PRIVATE; "---" mappings are reserved (Protect 0); private writable file pages are
+ * copy-on-write. Regions are clipped where a hostmem reservation begins or ends, since the
+ * kernel may merge our PROT_NONE mappings with a neighbour's. No state, no locks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/foreign.h"
+#include "vm/index.h"
+#include "vm/internal.h"
+
+typedef struct vma {
+    uintptr_t s, e;
+    uint32_t prot;  /* hm_vm bits incl. COW */
+    bool shared, file;
+    uint64_t inode;
+    char dev[16];
+    const char *name; /* path or [special], "" if none */
+} vma_t;
+
+typedef struct maps {
+    char *text;
+    vma_t *v;
+    size_t n;
+} maps_t;
+
+static void maps_free(maps_t *m)
+{
+    free(m->text);
+    free(m->v);
+}
+
+static bool parse_line(char *line, vma_t *out)
+{
+    char perms[5] = {0};
+    unsigned long long s, e, off, inode;
+    int name_at = 0;
+    if (sscanf(line, "%llx-%llx %4s %llx %15s %llu %n", &s, &e, perms, &off, out->dev, &inode,
+               &name_at) < 6)
+        return false;
+    out->s = (uintptr_t)s;
+    out->e = (uintptr_t)e;
+    out->inode = inode;
+    out->shared = perms[3] == 's';
+    out->file = inode != 0;
+    out->name = name_at ? line + name_at : "";
+    out->prot = (perms[0] == 'r' ? HM_VM_R : 0) | (perms[1] == 'w' ? HM_VM_W : 0) |
+                (perms[2] == 'x' ? HM_VM_X : 0);
+    if (out->file && !out->shared && (out->prot & HM_VM_W))
+        out->prot |= HM_VM_COW;
+    return true;
+}
+
+static int maps_read(hm_os_site_t site, maps_t *m)
+{
+    size_t len;
+    memset(m, 0, sizeof *m);
+    int err = hm_os.read_file(site, "/proc/self/maps", &m->text, &len);
+    if (err)
+        return hm_status_of_errno(err);
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += m->text[i] == '\n';
+    m->v = malloc(lines * sizeof *m->v);
+    if (!m->v) {
+        free(m->text);
+        return HM_E_NO_MEMORY;
+    }
+    for (char *line = m->text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (parse_line(line, &m->v[m->n]))
+            m->n++;
+        line = nl ? nl + 1 : NULL;
+    }
+    return HM_OK;
+}
+
+/* Index of the first VMA ending above addr (m->n if none). */
+static size_t maps_find(const maps_t *m, uintptr_t addr)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->v[mid].e <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool same_file(const vma_t *a, const vma_t *b)
+{
+    return a->file && b->file && a->inode == b->inode && !strcmp(a->dev, b->dev);
+}
+
+static hm_vm_type_t type_of(const maps_t *m, size_t i)
+{
+    const vma_t *v = &m->v[i];
+    if (!v->file)
+        return !strcmp(v->name, "[vdso]") ? HM_TYPE_IMAGE
+               : (!strncmp(v->name, "[vvar", 5) || !strcmp(v->name, "[vsyscall]")) ? HM_TYPE_MAPPED
+                                                                                    : HM_TYPE_PRIVATE;
+    for (size_t k = 0; k < m->n; k++)
+        if (same_file(&m->v[k], v) && (m->v[k].prot & HM_VM_X))
+            return HM_TYPE_IMAGE;
+    return HM_TYPE_MAPPED;
+}
+
+static void fill_mapped(const maps_t *m, size_t i, uintptr_t page, hm_vm_region_t *out)
+{
+    const vma_t *v = &m->v[i];
+    size_t first = i;
+    while (first > 0 && m->v[first - 1].e == m->v[first].s && same_file(&m->v[first - 1], v))
+        first--;
+    uintptr_t alloc_base = v->file ? m->v[first].s : v->s;
+    if (!v->file)
+        alloc_base = hm_index_last_used_end(alloc_base >> HM_PAGE_SHIFT, page >> HM_PAGE_SHIFT)
+                     << HM_PAGE_SHIFT;
+    uintptr_t end = hm_index_next_used(page >> HM_PAGE_SHIFT, v->e >> HM_PAGE_SHIFT) << HM_PAGE_SHIFT;
+    out->base = page;
+    out->size = end - page;
+    out->alloc_base = alloc_base;
+    out->type = type_of(m, i);
+    out->state = (v->prot & (HM_VM_R | HM_VM_W | HM_VM_X)) ? HM_STATE_COMMITTED : HM_STATE_RESERVED;
+    out->prot = out->state == HM_STATE_COMMITTED ? v->prot : 0;
+    out->alloc_prot = out->type == HM_TYPE_IMAGE ? (HM_VM_R | HM_VM_W | HM_VM_X | HM_VM_COW)
+                                                 : m->v[v->file ? first : i].prot;
+}
+
+int hm_foreign_query(uintptr_t addr, hm_vm_region_t *out)
+{
+    maps_t m;
+    int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
+    if (st != HM_OK)
+        return st;
+    uintptr_t page = HM_ALIGN_DOWN(addr, HM_PAGE_SIZE);
+    size_t i = maps_find(&m, page);
+    memset(out, 0, sizeof *out);
+    out->foreign = true;
+    if (i < m.n && m.v[i].s <= page) {
+        fill_mapped(&m, i, page, out);
+    } else {
+        uintptr_t end = i < m.n && m.v[i].s <= HM_MAX_ADDR ? m.v[i].s : HM_MAX_ADDR + 1;
+        out->base = page;
+        out->size = end - page;
+        out->state = HM_STATE_FREE;
+    }
+    maps_free(&m);
+    return HM_OK;
+}
+
+/* Checks that [addr, addr+size) is mapped and committed; *first_prot = its first prot. */
+static int check_committed(const maps_t *m, uintptr_t addr, size_t size, uint32_t *first_prot)
+{
+    size_t i = maps_find(m, addr);
+    if (i == m->n || m->v[i].s > addr)
+        return HM_E_NOT_MAPPED;
+    *first_prot = m->v[i].prot;
+    for (uintptr_t at = addr; at < addr + size; i++) {
+        if (i == m->n || m->v[i].s > at)
+            return HM_E_NOT_MAPPED;
+        if (!(m->v[i].prot & (HM_VM_R | HM_VM_W | HM_VM_X)))
+            return HM_E_NOT_COMMITTED;
+        at = m->v[i].e;
+    }
+    return HM_OK;
+}
+
+int hm_foreign_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old_prot)
+{
+    if (prot & HM_VM_GUARD)
+        return HM_E_INVALID_PARAMETER;
+    maps_t m;
+    int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
+    if (st != HM_OK)
+        return st;
+    uint32_t first;
+    st = check_committed(&m, addr, size, &first);
+    maps_free(&m);
+    if (st != HM_OK)
+        return st;
+    int err = hm_os.protect(HM_SITE_FOREIGN_PROTECT, (void *)addr, size, hm_os_prot_of(prot));
+    if (err)
+        return err == EACCES ? HM_E_ACCESS_DENIED : hm_status_of_errno(err);
+    *old_prot = first;
+    return HM_OK;
+}
+
+/* Reads the map and checks [addr, addr+size) is mapped and committed. */
+static int mapped_committed(uintptr_t addr, size_t size)
+{
+    maps_t m;
+    int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
+    if (st != HM_OK)
+        return st;
+    uint32_t first;
+    st = check_committed(&m, addr, size, &first);
+    maps_free(&m);
+    return st;
+}
+
+int hm_foreign_lock(uintptr_t addr, size_t size)
+{
+    int st = mapped_committed(addr, size);
+    if (st != HM_OK)
+        return st;
+    int err = hm_os.lock(HM_SITE_FOREIGN_LOCK, (void *)addr, size);
+    if (err)
+        return err == ENOMEM || err == EAGAIN || err == EPERM ? HM_E_WORKING_SET_QUOTA
+                                                              : hm_status_of_errno(err);
+    return HM_OK;
+}
+
+/* True if every smaps entry overlapping [addr, end) carries the "lo" (locked) VmFlag. */
+static int all_locked(const char *smaps, uintptr_t addr, uintptr_t end)
+{
+    uintptr_t covered = addr;
+    for (const char *line = smaps; line && *line;) {
+        unsigned long long s, e;
+        if (sscanf(line, "%llx-%llx ", &s, &e) == 2 && e > addr && s < end) {
+            const char *flags = strstr(line, "VmFlags:");
+            const char *stop = strchr(flags ? flags : line, '\n');
+            if (!flags || s > covered)
+                return HM_E_NOT_LOCKED;
+            char buf[256] = {0};
+            size_t n = stop ? (size_t)(stop - flags) : strlen(flags);
+            memcpy(buf, flags, n < sizeof buf - 1 ? n : sizeof buf - 1);
+            if (!strstr(buf, " lo"))
+                return HM_E_NOT_LOCKED;
+            covered = (uintptr_t)e;
+        }
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return covered >= end ? HM_OK : HM_E_NOT_LOCKED;
+}
+
+int hm_foreign_unlock(uintptr_t addr, size_t size)
+{
+    int st = mapped_committed(addr, size);
+    if (st == HM_E_NOT_MAPPED)
+        return st;
+    char *smaps;
+    size_t len;
+    int err = hm_os.read_file(HM_SITE_FOREIGN_SMAPS, "/proc/self/smaps", &smaps, &len);
+    if (err)
+        return hm_status_of_errno(err);
+    st = all_locked(smaps, addr, addr + size);
+    free(smaps);
+    if (st != HM_OK)
+        return st;
+    err = hm_os.unlock(HM_SITE_FOREIGN_UNLOCK, (void *)addr, size);
+    return err ? hm_status_of_errno(err) : HM_OK;
+}

@@ -1,0 +1,188 @@
+/*
+ * index.c — the lock-free radix index (see index.h for the invariant and ordering).
+ *
+ * Level 0 (root, static) uses bits 27..34 of the page number; levels 1..3 use 9 bits each.
+ * Slot span at level L: 2^(27 - 9L) pages. Nodes come from hm_os.alloc and live forever.
+ */
+#include "vm/index.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "common.h"
+#include "os/os.h"
+
+#define LEVELS 4
+#define FANOUT 512
+#define ROOT_FANOUT 256
+#define TAG 1u
+
+typedef _Atomic(uintptr_t) slot_t;
+typedef struct node {
+    slot_t s[FANOUT];
+} node_t;
+
+static slot_t root[ROOT_FANOUT];
+
+static inline unsigned shift_of(int level)
+{
+    return (unsigned)(27 - 9 * level);
+}
+
+static inline unsigned slot_index(uint64_t page, int level)
+{
+    return (unsigned)((page >> shift_of(level)) & (level == 0 ? ROOT_FANOUT - 1 : FANOUT - 1));
+}
+
+static inline slot_t *slots_of(uintptr_t child)
+{
+    return ((node_t *)child)->s;
+}
+
+struct hm_reservation *hm_index_lookup(uint64_t page)
+{
+    if (page >> 35)
+        return NULL;
+    slot_t *slots = root;
+    for (int level = 0; level < LEVELS; level++) {
+        uintptr_t e = atomic_load_explicit(&slots[slot_index(page, level)], memory_order_acquire);
+        if (e & TAG)
+            return (struct hm_reservation *)(e & ~(uintptr_t)TAG);
+        if (!e)
+            return NULL;
+        slots = slots_of(e);
+    }
+    return NULL;
+}
+
+/* Returns the child node under *slot, creating it if the slot is empty. */
+static int child_of(slot_t *slot, uintptr_t *child)
+{
+    uintptr_t e = atomic_load_explicit(slot, memory_order_acquire);
+    if (e) {
+        *child = e;
+        return 0;
+    }
+    void *fresh;
+    int err = hm_os.alloc(HM_SITE_RESERVE_INDEX, sizeof(node_t), &fresh);
+    if (err)
+        return err;
+    uintptr_t expected = 0;
+    if (atomic_compare_exchange_strong_explicit(slot, &expected, (uintptr_t)fresh,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+        *child = (uintptr_t)fresh;
+    } else {
+        hm_os_free(fresh);
+        *child = expected;
+    }
+    return 0;
+}
+
+/* Applies insert (r != 0) or remove over pages [first, end) within the node at `level`
+ * whose first page is `base`. */
+static int walk_set(slot_t *slots, int level, uint64_t base, uint64_t first, uint64_t end,
+                    uintptr_t tagged, bool insert)
+{
+    uint64_t span = (uint64_t)1 << shift_of(level);
+    unsigned fan = level == 0 ? ROOT_FANOUT : FANOUT;
+    unsigned lo = (unsigned)((first - base) >> shift_of(level));
+    for (unsigned i = lo; i < fan; i++) {
+        uint64_t s = base + i * span, e = s + span;
+        if (s >= end)
+            break;
+        slot_t *slot = &slots[i];
+        uintptr_t cur = atomic_load_explicit(slot, memory_order_acquire);
+        bool whole = first <= s && e <= end;
+        if (whole && (cur & TAG || !cur)) {
+            if (insert && !cur)
+                atomic_store_explicit(slot, tagged, memory_order_release);
+            else if (!insert && cur == tagged)
+                atomic_store_explicit(slot, 0, memory_order_release);
+            continue;
+        }
+        if (cur & TAG) /* a partial range inside another owner's whole slot */
+            continue;
+        if (!cur && !insert)
+            continue;
+        uintptr_t child;
+        if (insert) {
+            int err = child_of(slot, &child);
+            if (err)
+                return err;
+        } else {
+            child = cur;
+        }
+        int err = walk_set(slots_of(child), level + 1, s, first > s ? first : s, end < e ? end : e,
+                           tagged, insert);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+int hm_index_insert(uint64_t first, uint64_t end, struct hm_reservation *r)
+{
+    if (end > ((uint64_t)1 << 35) || first >= end)
+        return EINVAL;
+    uintptr_t tagged = (uintptr_t)r | TAG;
+    int err = walk_set(root, 0, 0, first, end, tagged, true);
+    if (err)
+        walk_set(root, 0, 0, first, end, tagged, false);
+    return err;
+}
+
+void hm_index_remove(uint64_t first, uint64_t end, struct hm_reservation *r)
+{
+    if (end > ((uint64_t)1 << 35) || first >= end)
+        return;
+    walk_set(root, 0, 0, first, end, (uintptr_t)r | TAG, false);
+}
+
+/* Scans [first, end) under a node for a used page, forward (dir > 0) or backward. Returns
+ * true and sets *hit to the first used page (forward) or one past the last (backward). */
+static bool scan(slot_t *slots, int level, uint64_t base, uint64_t first, uint64_t end, int dir,
+                 uint64_t *hit)
+{
+    uint64_t span = (uint64_t)1 << shift_of(level);
+    unsigned fan = level == 0 ? ROOT_FANOUT : FANOUT;
+    unsigned lo = (unsigned)((first - base) >> shift_of(level));
+    unsigned hi = (unsigned)((end - 1 - base) >> shift_of(level));
+    if (hi >= fan)
+        hi = fan - 1;
+    for (unsigned k = 0; k <= hi - lo; k++) {
+        unsigned i = dir > 0 ? lo + k : hi - k;
+        uint64_t s = base + i * span, e = s + span;
+        uint64_t cs = first > s ? first : s, ce = end < e ? end : e;
+        uintptr_t cur = atomic_load_explicit(&slots[i], memory_order_acquire);
+        if (!cur)
+            continue;
+        if (cur & TAG) {
+            *hit = dir > 0 ? cs : ce;
+            return true;
+        }
+        if (level + 1 < LEVELS && scan(slots_of(cur), level + 1, s, cs, ce, dir, hit))
+            return true;
+    }
+    return false;
+}
+
+uint64_t hm_index_next_used(uint64_t first, uint64_t end)
+{
+    uint64_t lim = (uint64_t)1 << 35, hit;
+    if (end > lim)
+        end = lim;
+    if (first >= end)
+        return end;
+    return scan(root, 0, 0, first, end, 1, &hit) ? hit : end;
+}
+
+uint64_t hm_index_last_used_end(uint64_t first, uint64_t end)
+{
+    uint64_t lim = (uint64_t)1 << 35, hit;
+    if (end > lim)
+        end = lim;
+    if (first >= end)
+        return first;
+    return scan(root, 0, 0, first, end, -1, &hit) ? hit : first;
+}

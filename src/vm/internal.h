@@ -1,0 +1,46 @@
+/*
+ * internal.h — helpers shared by the files of src/vm/ (not used outside it).
+ */
+#ifndef HM_VM_INTERNAL_H
+#define HM_VM_INTERNAL_H
+
+#include <errno.h>
+
+#include "common.h"
+#include "os/os.h"
+#include "vm/charge.h"
+#include "vm/record.h"
+#include "vm/vm.h"
+
+/* The kernel protection for hm_vm prot bits: a guard page is PROT_NONE until touched. */
+static inline unsigned hm_os_prot_of(uint32_t prot)
+{
+    return (prot & HM_VM_GUARD) ? 0u : (prot & (HM_VM_R | HM_VM_W | HM_VM_X));
+}
+
+/* errno from a syscall that changes existing pages → hm status. The kernel's reasons
+ * (ENOMEM: out of memory or map count; EAGAIN; EPERM from a seccomp or LSM policy) all
+ * mean "the system could not do it now": Windows' ERROR_NOT_ENOUGH_MEMORY. */
+static inline int hm_status_of_errno(int err)
+{
+    (void)err;
+    return HM_E_NO_MEMORY;
+}
+
+/* Page range [first, end) of r for [addr, addr+size), which the caller checked is inside. */
+static inline void hm_page_range(const hm_reservation_t *r, uintptr_t addr, size_t size,
+                                 uint64_t *first, uint64_t *end)
+{
+    *first = (addr - r->base) >> HM_PAGE_SHIFT;
+    *end = *first + (size >> HM_PAGE_SHIFT);
+}
+
+/* Locks the reservation holding all of [addr, addr+size) (size > 0). Returns HM_OK with
+ * *out locked, HM_E_NOT_MAPPED if addr is not in a reservation, or `crossing` if the range
+ * runs past its end (then nothing is locked). */
+int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **out);
+
+/* Installs the guard-page fault handler (idempotent). */
+int hm_guard_arm(void);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * placement.c — where new reservations go.
+ *
+ * Windows reservations start on 64 KiB boundaries; mmap only promises 4 KiB. To avoid an
+ * over-reserve-and-trim (three syscalls) on every reservation, placement keeps a hint
+ * cursor: the base of the last reservation it placed. The next one is tried just below it
+ * with MAP_FIXED_NOREPLACE (one syscall; the kernel refuses if anything is there), and
+ * only if that fails does it over-reserve by 60 KiB and trim. Top-down searches the
+ * kernel's map for the highest gap below the stack's growth area.
+ *
+ * Invariant: every range returned is mapped, 64 KiB aligned, inside [HM_MIN_ADDR,
+ * HM_MAX_ADDR]. The cursor is only a hint (atomic, relaxed): a stale value costs a syscall,
+ * never correctness. No locks.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "os/os.h"
+#include "vm/placement.h"
+#include "vm/vm.h"
+
+static _Atomic uintptr_t hint_cursor;
+
+static int status_of(int err)
+{
+    return err == EEXIST ? HM_E_CONFLICTING_ADDRESSES : HM_E_NO_MEMORY;
+}
+
+static bool in_user_space(uintptr_t base, size_t size)
+{
+    return base >= HM_MIN_ADDR && size <= HM_MAX_ADDR + 1 - base;
+}
+
+static int map_at(uintptr_t addr, size_t size, unsigned prot)
+{
+    void *p;
+    return hm_os.map(HM_SITE_RESERVE_MAP, (void *)addr, size, prot, HM_OS_MAP_NOREPLACE, &p);
+}
+
+/* Over-reserve by a granule less a page, then trim to a 64 KiB-aligned base. */
+static int map_trimmed(size_t size, unsigned prot, uintptr_t *base)
+{
+    size_t len = size + HM_GRANULE - HM_PAGE_SIZE;
+    if (len < size)
+        return HM_E_NO_MEMORY;
+    void *p;
+    int err = hm_os.map(HM_SITE_RESERVE_MAP, NULL, len, prot, HM_OS_MAP_ANYWHERE, &p);
+    if (err)
+        return status_of(err);
+    uintptr_t start = (uintptr_t)p, aligned = HM_ALIGN_UP(start, HM_GRANULE);
+    uintptr_t end = start + len, aend = aligned + size;
+    if (aligned > start && (err = hm_os.unmap(HM_SITE_RESERVE_TRIM, p, aligned - start)) != 0)
+        goto fail;
+    if (end > aend && (err = hm_os.unmap(HM_SITE_RESERVE_TRIM, (void *)aend, end - aend)) != 0) {
+        start = aligned;
+        goto fail;
+    }
+    if (!in_user_space(aligned, size)) {
+        if (hm_os.unmap(HM_SITE_RESERVE_UNDO, (void *)aligned, size) != 0)
+            hm_panic("reserve: cannot undo a mapping outside user space", aligned, size, 0);
+        return HM_E_NO_MEMORY;
+    }
+    *base = aligned;
+    return HM_OK;
+fail:
+    if (hm_os.unmap(HM_SITE_RESERVE_UNDO, (void *)start, end - start) != 0)
+        hm_panic("reserve: cannot undo an over-reservation", start, end - start, err);
+    return HM_E_NO_MEMORY;
+}
+
+static int map_anywhere(size_t size, unsigned prot, uintptr_t *base)
+{
+    uintptr_t cur = atomic_load_explicit(&hint_cursor, memory_order_relaxed);
+    size_t span = HM_ALIGN_UP(size, HM_GRANULE);
+    if (span >= size && cur > span && in_user_space(cur - span, size)) {
+        uintptr_t hint = cur - span;
+        int err = map_at(hint, size, prot);
+        if (!err) {
+            atomic_store_explicit(&hint_cursor, hint, memory_order_relaxed);
+            *base = hint;
+            return HM_OK;
+        }
+        if (err != EEXIST)
+            return status_of(err);
+    }
+    int st = map_trimmed(size, prot, base);
+    if (st == HM_OK)
+        atomic_store_explicit(&hint_cursor, *base, memory_order_relaxed);
+    return st;
+}
+
+/* The top-down ceiling: below the main stack's growth area. The stack may grow down by
+ * RLIMIT_STACK (at least 128 MiB is kept, as the kernel's mmap_base does), plus the 1 MiB
+ * stack guard gap. */
+static uintptr_t topdown_ceiling(const char *maps)
+{
+    const char *st = strstr(maps, "[stack]");
+    if (!st)
+        return HM_MAX_ADDR + 1;
+    while (st > maps && st[-1] != '\n')
+        st--;
+    uintptr_t s = (uintptr_t)strtoull(st, NULL, 16);
+    uint64_t rl = hm_os_rlimit_stack();
+    uint64_t keep = (rl == UINT64_MAX || rl < ((uint64_t)128 << 20) ? (uint64_t)128 << 20 : rl);
+    keep += (uint64_t)1 << 20;
+    return s > keep && s - keep <= HM_MAX_ADDR + 1 ? s - keep : HM_MAX_ADDR + 1;
+}
+
+/* Highest 64 KiB-aligned base for `size` in a gap of /proc/self/maps below the ceiling. */
+static int topdown_candidate(size_t size, uintptr_t *out)
+{
+    char *buf;
+    size_t len;
+    int err = hm_os.read_file(HM_SITE_TOPDOWN_MAPS, "/proc/self/maps", &buf, &len);
+    if (err)
+        return HM_E_NO_MEMORY;
+    uintptr_t ceiling = topdown_ceiling(buf), prev_end = HM_MIN_ADDR, best = 0;
+    for (char *line = buf; line && *line && prev_end < ceiling;) {
+        char *nl = strchr(line, '\n');
+        char *dash = strchr(line, '-');
+        uintptr_t s = (uintptr_t)strtoull(line, NULL, 16);
+        uintptr_t e = dash ? (uintptr_t)strtoull(dash + 1, NULL, 16) : s;
+        uintptr_t gap_end = s < ceiling ? s : ceiling;
+        if (gap_end > prev_end && gap_end - prev_end >= size) {
+            uintptr_t cand = HM_ALIGN_DOWN(gap_end - size, HM_GRANULE);
+            if (cand >= prev_end)
+                best = cand;
+        }
+        if (e > prev_end)
+            prev_end = e;
+        line = nl ? nl + 1 : NULL;
+    }
+    if (ceiling > prev_end && ceiling - prev_end >= size) {
+        uintptr_t cand = HM_ALIGN_DOWN(ceiling - size, HM_GRANULE);
+        if (cand >= prev_end)
+            best = cand;
+    }
+    free(buf);
+    if (!best)
+        return HM_E_NO_MEMORY;
+    *out = best;
+    return HM_OK;
+}
+
+static int map_top_down(size_t size, unsigned prot, uintptr_t *base)
+{
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uintptr_t cand;
+        int st = topdown_candidate(size, &cand);
+        if (st != HM_OK)
+            return st;
+        int err = map_at(cand, size, prot);
+        if (!err) {
+            *base = cand;
+            return HM_OK;
+        }
+        if (err != EEXIST)
+            return status_of(err);
+    }
+    return HM_E_NO_MEMORY;
+}
+
+int hm_place_map(uintptr_t addr, size_t size, unsigned os_prot, bool top_down, uintptr_t *base)
+{
+    if (addr) {
+        int err = map_at(addr, size, os_prot);
+        if (err)
+            return status_of(err);
+        *base = addr;
+        return HM_OK;
+    }
+    return top_down ? map_top_down(size, os_prot, base) : map_anywhere(size, os_prot, base);
+}
+
+void hm_place_released(uintptr_t base, size_t size)
+{
+    uintptr_t cur = base;
+    atomic_compare_exchange_strong_explicit(&hint_cursor, &cur, base + HM_ALIGN_UP(size, HM_GRANULE),
+                                            memory_order_relaxed, memory_order_relaxed);
+}

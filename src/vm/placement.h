@@ -1,0 +1,17 @@
+/*
+ * placement.h — choosing and mapping the address range of a new reservation.
+ */
+#ifndef HM_VM_PLACEMENT_H
+#define HM_VM_PLACEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Maps [*base, *base+size) with prot: exactly at addr if addr != 0, else 64 KiB-aligned
+ * anywhere (top-down if asked). Returns an hm status. */
+int hm_place_map(uintptr_t addr, size_t size, unsigned os_prot, bool top_down, uintptr_t *base);
+/* Tells placement a reservation at [base, base+size) was released. */
+void hm_place_released(uintptr_t base, size_t size);
+
+#endif

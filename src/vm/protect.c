@@ -1,0 +1,43 @@
+/*
+ * protect.c — VirtualProtect inside a reservation: every page of the range must be
+ * committed; the old protection is the first page's; one mprotect, then the runs.
+ * Memory hostmem did not allocate goes to foreign.c. Locking: reservation lock held
+ * across the mprotect.
+ */
+#include "vm/foreign.h"
+#include "vm/index.h"
+#include "vm/internal.h"
+
+int hm_vm_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old_prot)
+{
+    if ((prot & HM_VM_GUARD) && hm_guard_arm() != 0)
+        return HM_E_NO_MEMORY;
+    hm_reservation_t *r;
+    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
+    if (st == HM_E_NOT_MAPPED) {
+        uint64_t first = addr >> HM_PAGE_SHIFT, end = (addr + size) >> HM_PAGE_SHIFT;
+        if (hm_index_next_used(first, end) != end)
+            return HM_E_NOT_MAPPED; /* runs into a hostmem reservation */
+        return hm_foreign_protect(addr, size, prot, old_prot);
+    }
+    if (st != HM_OK)
+        return st;
+    uint64_t first, end, npages = hm_record_npages(r);
+    hm_page_range(r, addr, size, &first, &end);
+    if (hm_runs_count(&r->runs, npages, first, end, HM_RUN_COMMITTED, 0)) {
+        st = HM_E_NOT_COMMITTED;
+        goto out;
+    }
+    *old_prot = r->runs.v[hm_runs_find(&r->runs, first)].val & HM_VM_PROT_MASK;
+    int err = hm_runs_reserve(&r->runs, 2);
+    if (!err)
+        err = hm_os.protect(HM_SITE_PROTECT_PROTECT, (void *)addr, size, hm_os_prot_of(prot));
+    if (err) {
+        st = hm_status_of_errno(err);
+        goto out;
+    }
+    hm_runs_update(&r->runs, npages, first, end, HM_RUN_COMMITTED | HM_RUN_LOCKED, prot);
+out:
+    hm_record_unlock(r);
+    return st;
+}

@@ -1,0 +1,53 @@
+/*
+ * record.h — one reservation (Windows' "allocation") and how to find and lock it.
+ *
+ * Records are type-stable: they come from chunks that are never freed, so a reader that
+ * found a record through the lock-free index may always lock it, then must check that it
+ * is live and still covers the address (hm_record_lookup_lock does both).
+ *
+ * Locking: `lock` guards every field below it. Syscalls made under it: the ones that
+ * change this reservation's pages (protect, decommit map, munmap at release, mlock,
+ * madvise) — so that the kernel's view and the runs never disagree for an observer that
+ * holds the lock. No other lock is ever taken while holding it (lock order: index (none,
+ * lock-free) → record; see src/lock_order.h).
+ */
+#ifndef HM_VM_RECORD_H
+#define HM_VM_RECORD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "vm/runs.h"
+
+typedef struct hm_reservation {
+    pthread_mutex_t lock;
+    uint32_t id;                  /* const after creation: index in the pool */
+    _Atomic uint32_t next_free;   /* pool free list (id + 1, 0 = end) */
+    /* ---- under lock ---- */
+    bool live;
+    uintptr_t base;               /* 64 KiB aligned */
+    size_t size;                  /* page multiple */
+    uint32_t alloc_prot;          /* hm_vm prot */
+    uint64_t committed;           /* bytes committed */
+    uint64_t locked;              /* bytes locked */
+    hm_runs_t runs;
+} hm_reservation_t;
+
+static inline uint64_t hm_record_npages(const hm_reservation_t *r)
+{
+    return r->size >> 12;
+}
+
+/* A fresh record (not live, unlocked), or NULL with *err set. */
+hm_reservation_t *hm_record_get(int *err);
+/* Returns a record that is no longer live and no longer indexed. */
+void hm_record_put(hm_reservation_t *r);
+/* The live reservation covering addr, locked; or NULL. */
+hm_reservation_t *hm_record_lookup_lock(uintptr_t addr);
+static inline void hm_record_unlock(hm_reservation_t *r)
+{
+    pthread_mutex_unlock(&r->lock);
+}
+
+#endif

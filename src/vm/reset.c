@@ -1,0 +1,126 @@
+/*
+ * reset.c — MEM_RESET and MEM_RESET_UNDO.
+ *
+ * Reset: madvise(MADV_FREE) over the committed, unlocked pages of the range: the kernel
+ * may drop them under pressure (they then read zero); pages stay committed; reserved
+ * pages in the range are fine (Windows allows it). Undo: every committed, unlocked page
+ * of the range must still be resident (pagemap present or swapped), else the call fails
+ * (ERROR_INVALID_ADDRESS) and changes nothing; then each page is re-dirtied with an atomic
+ * no-op write (OR 0) so the kernel can no longer drop it. Read-only runs are made writable
+ * for that write and restored. Conservative: a committed page never touched since commit
+ * is not resident either, so an undo over it fails although it reads zero.
+ * Locking: reservation lock held across the syscalls.
+ */
+#include "vm/internal.h"
+
+#define PM_CHUNK 512
+
+static int reset_runs(hm_reservation_t *r, uint64_t first, uint64_t end)
+{
+    uint64_t npages = hm_record_npages(r);
+    if (!hm_runs_count(&r->runs, npages, first, end, HM_RUN_LOCKED, HM_RUN_LOCKED)) {
+        uintptr_t a = r->base + (first << HM_PAGE_SHIFT);
+        int err = hm_os.advise(HM_SITE_RESET_ADVISE, (void *)a, (end - first) << HM_PAGE_SHIFT,
+                               HM_OS_ADV_FREE);
+        return err ? hm_status_of_errno(err) : HM_OK;
+    }
+    for (uint32_t i = hm_runs_find(&r->runs, first); i < r->runs.n && r->runs.v[i].start < end; i++) {
+        uint32_t val = r->runs.v[i].val;
+        if (!(val & HM_RUN_COMMITTED) || (val & HM_RUN_LOCKED))
+            continue;
+        uint64_t s = r->runs.v[i].start > first ? r->runs.v[i].start : first;
+        uint64_t e = hm_runs_end(&r->runs, i, npages);
+        e = e < end ? e : end;
+        int err = hm_os.advise(HM_SITE_RESET_ADVISE, (void *)(r->base + (s << HM_PAGE_SHIFT)),
+                               (e - s) << HM_PAGE_SHIFT, HM_OS_ADV_FREE);
+        if (err)
+            return hm_status_of_errno(err);
+    }
+    return HM_OK;
+}
+
+int hm_vm_reset(uintptr_t addr, size_t size)
+{
+    hm_reservation_t *r;
+    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
+    if (st != HM_OK)
+        return st;
+    uint64_t first, end;
+    hm_page_range(r, addr, size, &first, &end);
+    st = reset_runs(r, first, end);
+    hm_record_unlock(r);
+    return st;
+}
+
+/* Calls fn(r, s, e, val) for each committed, unlocked piece of [first, end). */
+typedef int (*piece_fn)(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val);
+static int for_each_piece(hm_reservation_t *r, uint64_t first, uint64_t end, piece_fn fn)
+{
+    uint64_t npages = hm_record_npages(r);
+    for (uint32_t i = hm_runs_find(&r->runs, first); i < r->runs.n && r->runs.v[i].start < end; i++) {
+        uint32_t val = r->runs.v[i].val;
+        if (!(val & HM_RUN_COMMITTED) || (val & HM_RUN_LOCKED))
+            continue;
+        uint64_t s = r->runs.v[i].start > first ? r->runs.v[i].start : first;
+        uint64_t e = hm_runs_end(&r->runs, i, npages);
+        int st = fn(r, s, e < end ? e : end, val);
+        if (st != HM_OK)
+            return st;
+    }
+    return HM_OK;
+}
+
+static int check_resident(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val)
+{
+    (void)val;
+    uint64_t pm[PM_CHUNK];
+    for (uint64_t p = s; p < e; p += PM_CHUNK) {
+        size_t n = (size_t)(e - p < PM_CHUNK ? e - p : PM_CHUNK);
+        int err = hm_os.pagemap(HM_SITE_UNDO_PAGEMAP, r->base + (p << HM_PAGE_SHIFT), n, pm);
+        if (err)
+            return hm_status_of_errno(err);
+        for (size_t k = 0; k < n; k++)
+            if (!(pm[k] & (HM_PM_PRESENT | HM_PM_SWAPPED)))
+                return HM_E_RESET_LOST;
+    }
+    return HM_OK;
+}
+
+static void touch_pages(uintptr_t a, uint64_t npages)
+{
+    for (uint64_t k = 0; k < npages; k++)
+        __atomic_fetch_or((unsigned char *)(a + (k << HM_PAGE_SHIFT)), 0, __ATOMIC_RELAXED);
+}
+
+static int redirty(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val)
+{
+    uintptr_t a = r->base + (s << HM_PAGE_SHIFT);
+    size_t len = (e - s) << HM_PAGE_SHIFT;
+    unsigned prot = hm_os_prot_of(val & HM_VM_PROT_MASK);
+    if (prot & HM_OS_W) {
+        touch_pages(a, e - s);
+        return HM_OK;
+    }
+    int err = hm_os.protect(HM_SITE_UNDO_UNPROTECT, (void *)a, len, HM_OS_R | HM_OS_W);
+    if (err)
+        return hm_status_of_errno(err);
+    touch_pages(a, e - s);
+    if ((err = hm_os.protect(HM_SITE_UNDO_REPROTECT, (void *)a, len, prot)) != 0)
+        hm_panic("reset undo: cannot restore the protection", a, len, err);
+    return HM_OK;
+}
+
+int hm_vm_reset_undo(uintptr_t addr, size_t size)
+{
+    hm_reservation_t *r;
+    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
+    if (st != HM_OK)
+        return st;
+    uint64_t first, end;
+    hm_page_range(r, addr, size, &first, &end);
+    st = for_each_piece(r, first, end, check_resident);
+    if (st == HM_OK)
+        st = for_each_piece(r, first, end, redirty);
+    hm_record_unlock(r);
+    return st;
+}

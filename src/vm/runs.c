@@ -1,0 +1,164 @@
+/*
+ * runs.c — run-list operations (see runs.h for the invariant).
+ *
+ * Growth: hm_runs_reserve() before any syscall, so hm_runs_update() never allocates and a
+ * failed allocation changes nothing. The guard-fault path grows with hm_os.map instead of
+ * calloc because it runs in a signal handler. Caller holds the reservation lock.
+ */
+#include "vm/runs.h"
+
+#include <string.h>
+
+#include "common.h"
+
+void hm_runs_init(hm_runs_t *r, uint32_t val)
+{
+    memset(r, 0, sizeof *r);
+    r->v = r->inline_v;
+    r->cap = HM_RUNS_INLINE;
+    r->n = 1;
+    r->v[0].start = 0;
+    r->v[0].val = val;
+}
+
+static void release_storage(hm_runs_t *r)
+{
+    if (r->storage == 1)
+        hm_os_free(r->v);
+    else if (r->storage == 2)
+        (void)hm_os_default.unmap(HM_SITE_GUARD_RUNS, r->v, r->mapped_len);
+}
+
+void hm_runs_destroy(hm_runs_t *r)
+{
+    release_storage(r);
+    r->v = r->inline_v;
+    r->storage = 0;
+    r->n = 0;
+    r->cap = HM_RUNS_INLINE;
+}
+
+uint32_t hm_runs_find(const hm_runs_t *r, uint64_t page)
+{
+    uint32_t lo = 0, hi = r->n; /* answer in [lo, hi) */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (r->v[mid].start <= page)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint64_t hm_runs_end(const hm_runs_t *r, uint32_t i, uint64_t npages)
+{
+    return i + 1 < r->n ? r->v[i + 1].start : npages;
+}
+
+static void adopt(hm_runs_t *r, hm_run_t *nv, uint32_t cap, uint8_t storage, size_t mlen)
+{
+    memcpy(nv, r->v, r->n * sizeof *nv);
+    release_storage(r);
+    r->v = nv;
+    r->cap = cap;
+    r->storage = storage;
+    r->mapped_len = mlen;
+}
+
+int hm_runs_reserve(hm_runs_t *r, uint32_t extra)
+{
+    if (r->n + extra <= r->cap)
+        return 0;
+    uint32_t cap = r->cap * 2;
+    while (cap < r->n + extra)
+        cap *= 2;
+    void *nv;
+    int err = hm_os.alloc(HM_SITE_RUNS_GROW, cap * sizeof(hm_run_t), &nv);
+    if (err)
+        return err;
+    adopt(r, nv, cap, 1, 0);
+    return 0;
+}
+
+int hm_runs_reserve_signal_safe(hm_runs_t *r, uint32_t extra)
+{
+    if (r->n + extra <= r->cap)
+        return 0;
+    uint32_t cap = r->cap * 2;
+    while (cap < r->n + extra)
+        cap *= 2;
+    size_t len = HM_ALIGN_UP(cap * sizeof(hm_run_t), HM_PAGE_SIZE);
+    void *nv;
+    int err = hm_os.map(HM_SITE_GUARD_RUNS, NULL, len, HM_OS_R | HM_OS_W, HM_OS_MAP_ANYWHERE, &nv);
+    if (err)
+        return err;
+    adopt(r, nv, (uint32_t)(len / sizeof(hm_run_t)), 2, len);
+    return 0;
+}
+
+/* Splits so that a run starts at `page` (page < npages); returns that run's index. */
+static uint32_t split_at(hm_runs_t *r, uint64_t page)
+{
+    uint32_t i = hm_runs_find(r, page);
+    if (r->v[i].start == page)
+        return i;
+    hm_assert(r->n < r->cap);
+    memmove(&r->v[i + 2], &r->v[i + 1], (r->n - i - 1) * sizeof(hm_run_t));
+    r->v[i + 1].start = page;
+    r->v[i + 1].val = r->v[i].val;
+    r->n++;
+    return i + 1;
+}
+
+/* Removes runs in [lo, hi] equal to their predecessor. */
+static void merge_window(hm_runs_t *r, uint32_t lo, uint32_t hi)
+{
+    if (lo == 0)
+        lo = 1;
+    if (hi >= r->n)
+        hi = r->n - 1;
+    uint32_t w = lo;
+    for (uint32_t i = lo; i < r->n; i++) {
+        if (i <= hi && r->v[i].val == r->v[w - 1].val)
+            continue;
+        r->v[w++] = r->v[i];
+    }
+    r->n = w;
+}
+
+void hm_runs_update(hm_runs_t *r, uint64_t npages, uint64_t first, uint64_t end, uint32_t keep,
+                    uint32_t set)
+{
+    hm_assert(first < end && end <= npages);
+    uint32_t a = split_at(r, first);
+    uint32_t b = end < npages ? split_at(r, end) : r->n;
+    for (uint32_t i = a; i < b; i++)
+        r->v[i].val = (r->v[i].val & keep) | set;
+    merge_window(r, a, b);
+}
+
+uint64_t hm_runs_count(const hm_runs_t *r, uint64_t npages, uint64_t first, uint64_t end,
+                       uint32_t mask, uint32_t want)
+{
+    uint64_t total = 0;
+    for (uint32_t i = hm_runs_find(r, first); i < r->n && r->v[i].start < end; i++) {
+        if ((r->v[i].val & mask) != want)
+            continue;
+        uint64_t s = r->v[i].start > first ? r->v[i].start : first;
+        uint64_t e = hm_runs_end(r, i, npages);
+        total += (e < end ? e : end) - s;
+    }
+    return total;
+}
+
+int hm_runs_valid(const hm_runs_t *r, uint64_t npages)
+{
+    if (r->n == 0 || r->n > r->cap || r->v[0].start != 0)
+        return 0;
+    for (uint32_t i = 1; i < r->n; i++)
+        if (r->v[i].start <= r->v[i - 1].start || r->v[i].start >= npages ||
+            r->v[i].val == r->v[i - 1].val)
+            return 0;
+    return 1;
+}

@@ -1,0 +1,85 @@
+/*
+ * vm.h — the address-space model as src/win32/ sees it. No Win32 types: protections are
+ * hm_vm prot bits, results are hm_status codes (common.h), addresses are uintptr_t.
+ *
+ * Every function takes page-aligned ranges already rounded by the caller (win32 owns
+ * Windows' rounding rules) and either succeeds completely or changes nothing.
+ */
+#ifndef HM_VM_H
+#define HM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+/* Protection bits (R/W/X match the os layer's). */
+enum {
+    HM_VM_R = 1u,
+    HM_VM_W = 2u,
+    HM_VM_X = 4u,
+    HM_VM_GUARD = 8u,
+    HM_VM_NOCACHE = 16u,
+    HM_VM_WRITECOMBINE = 32u,
+    HM_VM_COW = 64u, /* copy-on-write (only reported for memory hostmem did not allocate) */
+    HM_VM_PROT_MASK = 127u,
+};
+
+typedef enum hm_vm_state { HM_STATE_FREE = 0, HM_STATE_RESERVED, HM_STATE_COMMITTED } hm_vm_state_t;
+typedef enum hm_vm_type { HM_TYPE_NONE = 0, HM_TYPE_PRIVATE, HM_TYPE_MAPPED, HM_TYPE_IMAGE } hm_vm_type_t;
+
+/* One VirtualQuery region. */
+typedef struct hm_vm_region {
+    uintptr_t base;       /* query page */
+    uintptr_t alloc_base; /* 0 for free */
+    size_t size;          /* bytes from base with identical attributes */
+    uint32_t alloc_prot;  /* hm_vm prot bits */
+    uint32_t prot;        /* hm_vm prot bits; meaningful when committed */
+    hm_vm_state_t state;
+    hm_vm_type_t type;
+    bool foreign;         /* answered from the kernel's view, not hostmem's records */
+} hm_vm_region_t;
+
+/* Flags for hm_vm_allocate. */
+enum { HM_VM_ALLOC_COMMIT = 1u, HM_VM_ALLOC_TOP_DOWN = 2u };
+
+/* Reserves [addr, addr+size) (addr 64 KiB-aligned) or anywhere if addr == 0; commits the
+ * whole range with commit_prot too if HM_VM_ALLOC_COMMIT. *out = base. */
+int hm_vm_allocate(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t commit_prot,
+                   unsigned flags, uintptr_t *out);
+/* Commits [addr, addr+size) inside one reservation (recommit allowed). */
+int hm_vm_commit(uintptr_t addr, size_t size, uint32_t prot);
+/* Decommits [addr, addr+size); size 0 = the whole reservation, addr must be its base. */
+int hm_vm_decommit(uintptr_t addr, size_t size);
+/* Releases the reservation whose base is addr. */
+int hm_vm_release(uintptr_t addr);
+int hm_vm_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old_prot);
+int hm_vm_lock(uintptr_t addr, size_t size);
+int hm_vm_unlock(uintptr_t addr, size_t size);
+int hm_vm_reset(uintptr_t addr, size_t size);
+int hm_vm_reset_undo(uintptr_t addr, size_t size);
+int hm_vm_query(uintptr_t addr, hm_vm_region_t *out);
+
+/* Commit accounting (charge.c). */
+void hm_vm_set_commit_limit(uint64_t bytes);
+uint64_t hm_vm_commit_limit(void);
+uint64_t hm_vm_committed(void);
+
+/* Guard pages (guard.c). */
+typedef void (*hm_vm_guard_cb_t)(void *addr, void *ctx);
+void hm_vm_set_guard_callback(hm_vm_guard_cb_t cb, void *ctx);
+
+/* Statistics (atomic counters, relaxed). */
+typedef struct hm_vm_stats {
+    uint64_t reservations, reserved_bytes, committed_bytes, locked_bytes, guard_hits;
+} hm_vm_stats_t;
+void hm_vm_get_stats(hm_vm_stats_t *out);
+
+/* Reads /proc/meminfo fields (kB → bytes); missing fields read 0. */
+typedef struct hm_vm_meminfo {
+    uint64_t total, available, commit_limit, committed_as;
+} hm_vm_meminfo_t;
+int hm_vm_read_meminfo(hm_vm_meminfo_t *out);
+
+#endif /* HM_VM_H */
