@@ -109,7 +109,7 @@ int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **
 {
     hm_reservation_t *r = hm_record_lookup_lock(addr);
     if (!r)
-        return HM_E_NOT_MAPPED;
+        return HM_E_NOT_ALLOCATED;
     if (size > r->base + r->size - addr) {
         hm_record_unlock(r);
         return crossing;

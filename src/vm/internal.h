@@ -36,8 +36,8 @@ static inline void hm_page_range(const hm_reservation_t *r, uintptr_t addr, size
 }
 
 /* Locks the reservation holding all of [addr, addr+size) (size > 0). Returns HM_OK with
- * *out locked, HM_E_NOT_MAPPED if addr is not in a reservation, or `crossing` if the range
- * runs past its end (then nothing is locked). */
+ * *out locked, HM_E_NOT_ALLOCATED if addr is not in a reservation, or `crossing` if the
+ * range runs past its end (then nothing is locked). */
 int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **out);
 
 /* Installs the guard-page fault handler (idempotent). */

@@ -74,7 +74,7 @@ static int lock_or_unlock(uintptr_t addr, size_t size, bool lock)
 {
     hm_reservation_t *r;
     int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
-    if (st == HM_E_NOT_MAPPED) {
+    if (st == HM_E_NOT_ALLOCATED) {
         uint64_t first = addr >> HM_PAGE_SHIFT, end = (addr + size) >> HM_PAGE_SHIFT;
         if (hm_index_next_used(first, end) != end)
             return HM_E_NOT_MAPPED;

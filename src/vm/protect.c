@@ -1,6 +1,8 @@
 /*
  * protect.c — VirtualProtect inside a reservation: every page of the range must be
- * committed; the old protection is the first page's; one mprotect, then the runs.
+ * committed; the old protection is the first page's; one mprotect, then the runs. The
+ * cache attribute (PAGE_NOCACHE / PAGE_WRITECOMBINE) belongs to the allocation: a new
+ * protection keeps the allocation's and drops any other (Windows 10 behaviour).
  * Memory hostmem did not allocate goes to foreign.c. Locking: reservation lock held
  * across the mprotect.
  */
@@ -8,13 +10,15 @@
 #include "vm/index.h"
 #include "vm/internal.h"
 
+#define CACHE_BITS ((uint32_t)(HM_VM_NOCACHE | HM_VM_WRITECOMBINE))
+
 int hm_vm_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old_prot)
 {
     if ((prot & HM_VM_GUARD) && hm_guard_arm() != 0)
         return HM_E_NO_MEMORY;
     hm_reservation_t *r;
     int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
-    if (st == HM_E_NOT_MAPPED) {
+    if (st == HM_E_NOT_ALLOCATED) {
         uint64_t first = addr >> HM_PAGE_SHIFT, end = (addr + size) >> HM_PAGE_SHIFT;
         if (hm_index_next_used(first, end) != end)
             return HM_E_NOT_MAPPED; /* runs into a hostmem reservation */
@@ -29,6 +33,7 @@ int hm_vm_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old_prot
         goto out;
     }
     *old_prot = r->runs.v[hm_runs_find(&r->runs, first)].val & HM_VM_PROT_MASK;
+    prot = (prot & ~CACHE_BITS) | (r->alloc_prot & CACHE_BITS);
     int err = hm_runs_reserve(&r->runs, 2);
     if (!err)
         err = hm_os.protect(HM_SITE_PROTECT_PROTECT, (void *)addr, size, hm_os_prot_of(prot));

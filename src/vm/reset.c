@@ -15,43 +15,6 @@
 
 #define PM_CHUNK 512
 
-static int reset_runs(hm_reservation_t *r, uint64_t first, uint64_t end)
-{
-    uint64_t npages = hm_record_npages(r);
-    if (!hm_runs_count(&r->runs, npages, first, end, HM_RUN_LOCKED, HM_RUN_LOCKED)) {
-        uintptr_t a = r->base + (first << HM_PAGE_SHIFT);
-        int err = hm_os.advise(HM_SITE_RESET_ADVISE, (void *)a, (end - first) << HM_PAGE_SHIFT,
-                               HM_OS_ADV_FREE);
-        return err ? hm_status_of_errno(err) : HM_OK;
-    }
-    for (uint32_t i = hm_runs_find(&r->runs, first); i < r->runs.n && r->runs.v[i].start < end; i++) {
-        uint32_t val = r->runs.v[i].val;
-        if (!(val & HM_RUN_COMMITTED) || (val & HM_RUN_LOCKED))
-            continue;
-        uint64_t s = r->runs.v[i].start > first ? r->runs.v[i].start : first;
-        uint64_t e = hm_runs_end(&r->runs, i, npages);
-        e = e < end ? e : end;
-        int err = hm_os.advise(HM_SITE_RESET_ADVISE, (void *)(r->base + (s << HM_PAGE_SHIFT)),
-                               (e - s) << HM_PAGE_SHIFT, HM_OS_ADV_FREE);
-        if (err)
-            return hm_status_of_errno(err);
-    }
-    return HM_OK;
-}
-
-int hm_vm_reset(uintptr_t addr, size_t size)
-{
-    hm_reservation_t *r;
-    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
-    if (st != HM_OK)
-        return st;
-    uint64_t first, end;
-    hm_page_range(r, addr, size, &first, &end);
-    st = reset_runs(r, first, end);
-    hm_record_unlock(r);
-    return st;
-}
-
 /* Calls fn(r, s, e, val) for each committed, unlocked piece of [first, end). */
 typedef int (*piece_fn)(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val);
 static int for_each_piece(hm_reservation_t *r, uint64_t first, uint64_t end, piece_fn fn)
@@ -68,6 +31,36 @@ static int for_each_piece(hm_reservation_t *r, uint64_t first, uint64_t end, pie
             return st;
     }
     return HM_OK;
+}
+
+static int advise_piece(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val)
+{
+    (void)val;
+    int err = hm_os.advise(HM_SITE_RESET_ADVISE, (void *)(r->base + (s << HM_PAGE_SHIFT)),
+                           (e - s) << HM_PAGE_SHIFT, HM_OS_ADV_FREE);
+    return err ? hm_status_of_errno(err) : HM_OK;
+}
+
+/* One madvise over the whole range when nothing in it is locked (MADV_FREE refuses locked
+ * pages; reserved pages are harmless to it), else one per committed unlocked piece. */
+static int reset_runs(hm_reservation_t *r, uint64_t first, uint64_t end)
+{
+    if (!hm_runs_count(&r->runs, hm_record_npages(r), first, end, HM_RUN_LOCKED, HM_RUN_LOCKED))
+        return advise_piece(r, first, end, 0);
+    return for_each_piece(r, first, end, advise_piece);
+}
+
+int hm_vm_reset(uintptr_t addr, size_t size)
+{
+    hm_reservation_t *r;
+    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
+    if (st != HM_OK)
+        return st == HM_E_NOT_ALLOCATED ? HM_E_NOT_MAPPED : st;
+    uint64_t first, end;
+    hm_page_range(r, addr, size, &first, &end);
+    st = reset_runs(r, first, end);
+    hm_record_unlock(r);
+    return st;
 }
 
 static int check_resident(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val)
@@ -115,7 +108,7 @@ int hm_vm_reset_undo(uintptr_t addr, size_t size)
     hm_reservation_t *r;
     int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
     if (st != HM_OK)
-        return st;
+        return st == HM_E_NOT_ALLOCATED ? HM_E_NOT_MAPPED : st;
     uint64_t first, end;
     hm_page_range(r, addr, size, &first, &end);
     st = for_each_piece(r, first, end, check_resident);
