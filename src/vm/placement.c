@@ -74,18 +74,22 @@ fail:
 
 static int map_anywhere(size_t size, unsigned prot, uintptr_t *base)
 {
-    uintptr_t cur = atomic_load_explicit(&hint_cursor, memory_order_relaxed);
     size_t span = HM_ALIGN_UP(size, HM_GRANULE);
-    if (span >= size && cur > span && in_user_space(cur - span, size)) {
-        uintptr_t hint = cur - span;
-        int err = map_at(hint, size, prot);
+    uintptr_t cur = atomic_load_explicit(&hint_cursor, memory_order_relaxed);
+    /* Claim [cur - span, cur) by moving the cursor first, so concurrent reservations take
+     * different hints instead of colliding in the kernel. */
+    while (span >= size && cur > span && in_user_space(cur - span, size)) {
+        if (!atomic_compare_exchange_weak_explicit(&hint_cursor, &cur, cur - span,
+                                                   memory_order_relaxed, memory_order_relaxed))
+            continue;
+        int err = map_at(cur - span, size, prot);
         if (!err) {
-            atomic_store_explicit(&hint_cursor, hint, memory_order_relaxed);
-            *base = hint;
+            *base = cur - span;
             return HM_OK;
         }
         if (err != EEXIST)
             return status_of(err);
+        break;
     }
     int st = map_trimmed(size, prot, base);
     if (st == HM_OK)
