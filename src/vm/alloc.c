@@ -12,14 +12,12 @@
 #include "vm/placement.h"
 
 static int publish(hm_reservation_t *r, uintptr_t base, size_t size, uint32_t alloc_prot,
-                   uint32_t run_val, uint64_t committed)
+                   uint32_t run_val)
 {
     pthread_mutex_lock(&r->lock);
     r->base = base;
     r->size = size;
     r->alloc_prot = alloc_prot;
-    r->committed = committed;
-    r->locked = 0;
     hm_runs_init(&r->runs, run_val);
     r->live = true;
     pthread_mutex_unlock(&r->lock);
@@ -55,7 +53,7 @@ int hm_vm_allocate(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t co
     if (st != HM_OK)
         goto fail_map;
     uint32_t val = commit ? HM_RUN_COMMITTED | commit_prot : 0;
-    if (publish(r, base, size, alloc_prot, val, charge) != 0) {
+    if (publish(r, base, size, alloc_prot, val) != 0) {
         st = HM_E_NO_MEMORY;
         goto fail_publish;
     }
@@ -93,13 +91,16 @@ int hm_vm_release(uintptr_t addr)
         hm_record_unlock(r);
         return hm_status_of_errno(err);
     }
-    hm_uncharge(r->committed);
+    uint64_t npages = end - first;
+    hm_uncharge(hm_runs_count(&r->runs, npages, 0, npages, HM_RUN_COMMITTED, HM_RUN_COMMITTED)
+                << HM_PAGE_SHIFT);
+    hm_stat_add(&hm_stat_locked_bytes,
+                -(int64_t)(hm_runs_count(&r->runs, npages, 0, npages, HM_RUN_LOCKED, HM_RUN_LOCKED)
+                           << HM_PAGE_SHIFT));
     hm_stat_add(&hm_stat_reservations, -1);
     hm_stat_add(&hm_stat_reserved_bytes, -(int64_t)r->size);
-    hm_stat_add(&hm_stat_locked_bytes, -(int64_t)r->locked);
     hm_place_released(r->base, r->size);
     hm_runs_destroy(&r->runs);
-    r->committed = r->locked = 0;
     hm_record_unlock(r);
     hm_record_put(r);
     return HM_OK;

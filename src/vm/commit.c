@@ -34,7 +34,6 @@ int hm_vm_commit(uintptr_t addr, size_t size, uint32_t prot)
         goto out;
     }
     hm_runs_update(&r->runs, npages, first, end, HM_RUN_LOCKED, HM_RUN_COMMITTED | prot);
-    r->committed += fresh;
 out:
     hm_record_unlock(r);
     return st;
@@ -69,8 +68,6 @@ int hm_vm_decommit(uintptr_t addr, size_t size)
         goto out;
     }
     hm_runs_update(&r->runs, npages, first, end, 0, 0);
-    r->committed -= gone << HM_PAGE_SHIFT;
-    r->locked -= unlocked << HM_PAGE_SHIFT;
     hm_uncharge(gone << HM_PAGE_SHIFT);
     hm_stat_add(&hm_stat_locked_bytes, -(int64_t)(unlocked << HM_PAGE_SHIFT));
 out:

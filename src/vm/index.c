@@ -1,8 +1,11 @@
 /*
  * index.c — the lock-free radix index (see index.h for the invariant and ordering).
  *
- * Level 0 (root, static) uses bits 27..34 of the page number; levels 1..3 use 9 bits each.
- * Slot span at level L: 2^(27 - 9L) pages. Nodes come from hm_os.alloc and live forever.
+ * Five levels over the 35-bit page number: 8 bits (root, static), 9, 9, then 5 bits of
+ * 64 KiB granules and 4 bits of pages. Reservations start on granules, so one whose size
+ * is a multiple of 64 KiB is a single slot per granule (8 bytes, not 16 page slots): the
+ * index for 100,000 such reservations stays under a megabyte and in cache. Nodes come
+ * from hm_os.alloc and live forever.
  */
 #include "vm/index.h"
 
@@ -13,31 +16,29 @@
 #include "common.h"
 #include "os/os.h"
 
-#define LEVELS 4
-#define FANOUT 512
-#define ROOT_FANOUT 256
+#define LEVELS 5
 #define TAG 1u
 
 typedef _Atomic(uintptr_t) slot_t;
-typedef struct node {
-    slot_t s[FANOUT];
-} node_t;
 
-static slot_t root[ROOT_FANOUT];
+static const unsigned level_shift[LEVELS] = {27, 18, 9, 4, 0};
+static const unsigned level_fanout[LEVELS] = {256, 512, 512, 32, 16};
+
+static slot_t root[256];
 
 static inline unsigned shift_of(int level)
 {
-    return (unsigned)(27 - 9 * level);
+    return level_shift[level];
 }
 
 static inline unsigned slot_index(uint64_t page, int level)
 {
-    return (unsigned)((page >> shift_of(level)) & (level == 0 ? ROOT_FANOUT - 1 : FANOUT - 1));
+    return (unsigned)((page >> level_shift[level]) & (level_fanout[level] - 1));
 }
 
 static inline slot_t *slots_of(uintptr_t child)
 {
-    return ((node_t *)child)->s;
+    return (slot_t *)child;
 }
 
 struct hm_reservation *hm_index_lookup(uint64_t page)
@@ -56,8 +57,8 @@ struct hm_reservation *hm_index_lookup(uint64_t page)
     return NULL;
 }
 
-/* Returns the child node under *slot, creating it if the slot is empty. */
-static int child_of(slot_t *slot, uintptr_t *child)
+/* Returns the child node (of level `level`) under *slot, creating it if the slot is empty. */
+static int child_of(slot_t *slot, int level, uintptr_t *child)
 {
     uintptr_t e = atomic_load_explicit(slot, memory_order_acquire);
     if (e) {
@@ -65,7 +66,7 @@ static int child_of(slot_t *slot, uintptr_t *child)
         return 0;
     }
     void *fresh;
-    int err = hm_os.alloc(HM_SITE_RESERVE_INDEX, sizeof(node_t), &fresh);
+    int err = hm_os.alloc(HM_SITE_RESERVE_INDEX, level_fanout[level] * sizeof(slot_t), &fresh);
     if (err)
         return err;
     uintptr_t expected = 0;
@@ -85,7 +86,7 @@ static int walk_set(slot_t *slots, int level, uint64_t base, uint64_t first, uin
                     uintptr_t tagged, bool insert)
 {
     uint64_t span = (uint64_t)1 << shift_of(level);
-    unsigned fan = level == 0 ? ROOT_FANOUT : FANOUT;
+    unsigned fan = level_fanout[level];
     unsigned lo = (unsigned)((first - base) >> shift_of(level));
     for (unsigned i = lo; i < fan; i++) {
         uint64_t s = base + i * span, e = s + span;
@@ -107,7 +108,7 @@ static int walk_set(slot_t *slots, int level, uint64_t base, uint64_t first, uin
             continue;
         uintptr_t child;
         if (insert) {
-            int err = child_of(slot, &child);
+            int err = child_of(slot, level + 1, &child);
             if (err)
                 return err;
         } else {
@@ -145,7 +146,7 @@ static bool scan(slot_t *slots, int level, uint64_t base, uint64_t first, uint64
                  uint64_t *hit)
 {
     uint64_t span = (uint64_t)1 << shift_of(level);
-    unsigned fan = level == 0 ? ROOT_FANOUT : FANOUT;
+    unsigned fan = level_fanout[level];
     unsigned lo = (unsigned)((first - base) >> shift_of(level));
     unsigned hi = (unsigned)((end - 1 - base) >> shift_of(level));
     if (hi >= fan)

@@ -1,6 +1,7 @@
 /*
- * index.h — which reservation holds a page: a 4-level radix tree over page numbers
- * (47-bit user space = 35 bits of page number: 8 + 9 + 9 + 9), read without any lock.
+ * index.h — which reservation holds a page: a 5-level radix tree over page numbers
+ * (47-bit user space = 35 bits of page number: 8 + 9 + 9 + 5 granule bits + 4 page
+ * bits), read without any lock.
  *
  * A slot is empty (0), a child node, or a reservation tagged with bit 0 meaning "every
  * page under this slot belongs to it", so a 1 TiB reservation fills a few dozen slots.

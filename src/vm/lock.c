@@ -48,7 +48,6 @@ static int lock_checked(hm_reservation_t *r, uintptr_t addr, size_t size)
         return err == ENOMEM || err == EAGAIN || err == EPERM ? HM_E_WORKING_SET_QUOTA
                                                               : HM_E_NO_MEMORY;
     hm_runs_update(&r->runs, npages, first, end, ~0u, HM_RUN_LOCKED);
-    r->locked += fresh << HM_PAGE_SHIFT;
     hm_stat_add(&hm_stat_locked_bytes, (int64_t)(fresh << HM_PAGE_SHIFT));
     return HM_OK;
 }
@@ -65,7 +64,6 @@ static int unlock_checked(hm_reservation_t *r, uintptr_t addr, size_t size)
     if (err)
         return hm_status_of_errno(err);
     hm_runs_update(&r->runs, npages, first, end, ~(uint32_t)HM_RUN_LOCKED, 0);
-    r->locked -= size;
     hm_stat_add(&hm_stat_locked_bytes, -(int64_t)size);
     return HM_OK;
 }

@@ -20,19 +20,23 @@
 
 #include "vm/runs.h"
 
+/* Field order keeps what VirtualQuery reads (lock, live, base, size, alloc_prot, the run
+ * array header and the inline runs) in 128 bytes, one adjacent-line pair for the
+ * prefetcher; records are 128-byte aligned and 128 bytes long. */
 typedef struct hm_reservation {
     pthread_mutex_t lock;
-    uint32_t id;                  /* const after creation: index in the pool */
-    _Atomic uint32_t next_free;   /* pool free list (id + 1, 0 = end) */
     /* ---- under lock ---- */
     bool live;
+    uint32_t alloc_prot;          /* hm_vm prot */
     uintptr_t base;               /* 64 KiB aligned */
     size_t size;                  /* page multiple */
-    uint32_t alloc_prot;          /* hm_vm prot */
-    uint64_t committed;           /* bytes committed */
-    uint64_t locked;              /* bytes locked */
-    hm_runs_t runs;
-} hm_reservation_t;
+    hm_runs_t runs;               /* committed and locked bytes are counted from the runs */
+    /* ---- pool ---- */
+    uint32_t id;                  /* const after creation: index in the pool */
+    _Atomic uint32_t next_free;   /* free list (id + 1, 0 = end) */
+} __attribute__((aligned(128))) hm_reservation_t;
+
+_Static_assert(sizeof(hm_reservation_t) == 128, "a record is two cache lines");
 
 static inline uint64_t hm_record_npages(const hm_reservation_t *r)
 {

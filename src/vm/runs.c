@@ -26,7 +26,7 @@ static void release_storage(hm_runs_t *r)
     if (r->storage == 1)
         hm_os_free(r->v);
     else if (r->storage == 2)
-        (void)hm_os_default.unmap(HM_SITE_GUARD_RUNS, r->v, r->mapped_len);
+        (void)hm_os_default.unmap(HM_SITE_GUARD_RUNS, r->v, r->cap * sizeof(hm_run_t));
 }
 
 void hm_runs_destroy(hm_runs_t *r)
@@ -56,14 +56,13 @@ uint64_t hm_runs_end(const hm_runs_t *r, uint32_t i, uint64_t npages)
     return i + 1 < r->n ? r->v[i + 1].start : npages;
 }
 
-static void adopt(hm_runs_t *r, hm_run_t *nv, uint32_t cap, uint8_t storage, size_t mlen)
+static void adopt(hm_runs_t *r, hm_run_t *nv, uint32_t cap, uint8_t storage)
 {
     memcpy(nv, r->v, r->n * sizeof *nv);
     release_storage(r);
     r->v = nv;
     r->cap = cap;
     r->storage = storage;
-    r->mapped_len = mlen;
 }
 
 int hm_runs_reserve(hm_runs_t *r, uint32_t extra)
@@ -77,7 +76,7 @@ int hm_runs_reserve(hm_runs_t *r, uint32_t extra)
     int err = hm_os.alloc(HM_SITE_RUNS_GROW, cap * sizeof(hm_run_t), &nv);
     if (err)
         return err;
-    adopt(r, nv, cap, 1, 0);
+    adopt(r, nv, cap, 1);
     return 0;
 }
 
@@ -93,7 +92,7 @@ int hm_runs_reserve_signal_safe(hm_runs_t *r, uint32_t extra)
     int err = hm_os.map(HM_SITE_GUARD_RUNS, NULL, len, HM_OS_R | HM_OS_W, HM_OS_MAP_ANYWHERE, &nv);
     if (err)
         return err;
-    adopt(r, nv, (uint32_t)(len / sizeof(hm_run_t)), 2, len);
+    adopt(r, nv, (uint32_t)(len / sizeof(hm_run_t)), 2);
     return 0;
 }
 

@@ -27,14 +27,13 @@ typedef struct hm_run {
     uint32_t pad;
 } hm_run_t;
 
-#define HM_RUNS_INLINE 4
+#define HM_RUNS_INLINE 2
 
 typedef struct hm_runs {
     hm_run_t *v;   /* inline_v, or heap (calloc), or an anonymous mapping (signal path) */
     uint32_t n, cap;
-    uint8_t storage; /* 0 inline, 1 heap, 2 mapped */
-    size_t mapped_len;
     hm_run_t inline_v[HM_RUNS_INLINE];
+    uint8_t storage; /* 0 inline, 1 heap, 2 mapped (cap * sizeof(hm_run_t) bytes) */
 } hm_runs_t;
 
 void hm_runs_init(hm_runs_t *r, uint32_t val);
