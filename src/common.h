@@ -43,7 +43,9 @@
     X(HM_E_BAD_LENGTH,               24,   "buffer too small")                            \
     X(HM_E_RESET_LOST,               487,  "reset pages were discarded")                  \
     X(HM_E_NOT_SUPPORTED,            50,   "not supported")                               \
-    X(HM_E_INVALID_HANDLE,           6,    "not the current process")
+    X(HM_E_INVALID_HANDLE,           6,    "not the current process")                     \
+    X(HM_E_BUDGET,                   1455, "the owning runtime's budget is exhausted")    \
+    X(HM_E_NOT_OWNER,                5,    "the reservation belongs to another runtime")
 
 typedef enum hm_status {
 #define HM_X_ENUM(name, win32, msg) name,

@@ -12,9 +12,10 @@
 #include "vm/placement.h"
 
 static int publish(hm_reservation_t *r, uintptr_t base, size_t size, uint32_t alloc_prot,
-                   uint32_t run_val)
+                   uint32_t run_val, hm_vm_account_t *account)
 {
     pthread_mutex_lock(&r->lock);
+    r->account = account;
     r->base = base;
     r->size = size;
     r->alloc_prot = alloc_prot;
@@ -38,7 +39,8 @@ int hm_vm_allocate(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t co
     if (commit && (commit_prot & HM_VM_GUARD) && hm_guard_arm() != 0)
         return HM_E_NO_MEMORY;
     uint64_t charge = commit ? size : 0;
-    int st = hm_charge(charge);
+    hm_vm_account_t *account = hm_vm_acting();
+    int st = hm_charge(account, charge);
     if (st != HM_OK)
         return st;
     int err = 0;
@@ -53,7 +55,7 @@ int hm_vm_allocate(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t co
     if (st != HM_OK)
         goto fail_map;
     uint32_t val = commit ? HM_RUN_COMMITTED | commit_prot : 0;
-    if (publish(r, base, size, alloc_prot, val) != 0) {
+    if (publish(r, base, size, alloc_prot, val, account) != 0) {
         st = HM_E_NO_MEMORY;
         goto fail_publish;
     }
@@ -67,19 +69,13 @@ fail_publish:
 fail_map:
     hm_record_put(r);
 fail_record:
-    hm_uncharge(charge);
+    hm_uncharge(account, charge);
     return st;
 }
 
-int hm_vm_release(uintptr_t addr)
+/* Releases r (locked, live); r stays locked. */
+static int release_locked(hm_reservation_t *r)
 {
-    hm_reservation_t *r = hm_record_lookup_lock(addr);
-    if (!r)
-        return HM_E_NOT_ALLOCATED;
-    if (addr != r->base) {
-        hm_record_unlock(r);
-        return HM_E_NOT_AT_BASE;
-    }
     uint64_t first = r->base >> HM_PAGE_SHIFT, end = (r->base + r->size) >> HM_PAGE_SHIFT;
     r->live = false;
     hm_index_remove(first, end, r);
@@ -88,12 +84,12 @@ int hm_vm_release(uintptr_t addr)
         if (hm_index_insert(first, end, r) != 0)
             hm_panic("release: cannot re-index after a failed munmap", r->base, r->size, err);
         r->live = true;
-        hm_record_unlock(r);
         return hm_status_of_errno(err);
     }
     uint64_t npages = end - first;
-    hm_uncharge(hm_runs_count(&r->runs, npages, 0, npages, HM_RUN_COMMITTED, HM_RUN_COMMITTED)
-                << HM_PAGE_SHIFT);
+    hm_uncharge(r->account,
+                hm_runs_count(&r->runs, npages, 0, npages, HM_RUN_COMMITTED, HM_RUN_COMMITTED)
+                    << HM_PAGE_SHIFT);
     hm_stat_add(&hm_stat_locked_bytes,
                 -(int64_t)(hm_runs_count(&r->runs, npages, 0, npages, HM_RUN_LOCKED, HM_RUN_LOCKED)
                            << HM_PAGE_SHIFT));
@@ -101,9 +97,40 @@ int hm_vm_release(uintptr_t addr)
     hm_stat_add(&hm_stat_reserved_bytes, -(int64_t)r->size);
     hm_place_released(r->base, r->size);
     hm_runs_destroy(&r->runs);
-    hm_record_unlock(r);
-    hm_record_put(r);
     return HM_OK;
+}
+
+int hm_vm_release(uintptr_t addr)
+{
+    hm_reservation_t *r = hm_record_lookup_lock(addr);
+    if (!r)
+        return HM_E_NOT_ALLOCATED;
+    int st = addr != r->base ? HM_E_NOT_AT_BASE : !hm_may_touch(r) ? HM_E_NOT_OWNER : release_locked(r);
+    hm_record_unlock(r);
+    if (st == HM_OK)
+        hm_record_put(r);
+    return st;
+}
+
+/* hm_record_for_each visitor: releases reservations of one account, collecting records. */
+typedef struct release_acc {
+    hm_vm_account_t *account;
+    size_t n;
+} release_acc_t;
+
+static void release_if_owned(hm_reservation_t *r, void *ctx)
+{
+    release_acc_t *acc = ctx;
+    if (r->account != acc->account || release_locked(r) != HM_OK)
+        return;
+    acc->n++;
+}
+
+size_t hm_vm_release_account(hm_vm_account_t *a)
+{
+    release_acc_t acc = {a, 0};
+    hm_record_for_each(release_if_owned, &acc);
+    return acc.n;
 }
 
 int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **out)
@@ -111,9 +138,10 @@ int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **
     hm_reservation_t *r = hm_record_lookup_lock(addr);
     if (!r)
         return HM_E_NOT_ALLOCATED;
-    if (size > r->base + r->size - addr) {
+    int st = !hm_may_touch(r) ? HM_E_NOT_OWNER : size > r->base + r->size - addr ? crossing : HM_OK;
+    if (st != HM_OK) {
         hm_record_unlock(r);
-        return crossing;
+        return st;
     }
     *out = r;
     return HM_OK;

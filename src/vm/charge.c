@@ -4,6 +4,8 @@
  * Invariant: `committed` == the sum of committed bytes over all live reservations, and a
  * charge that would take it past `limit` (0 = unlimited) fails without changing it: the
  * check and the add are one CAS, so concurrent commits can never pass the limit together.
+ * A reservation's owner account (vm.h) is charged after the process and, if it refuses,
+ * the process charge is undone. The acting account is thread-local.
  * The limit is read once at first use from HOSTMEM_COMMIT_LIMIT, else /proc/meminfo's
  * CommitLimit; hm_vm_set_commit_limit overrides it. All counters are atomics; no locks.
  */
@@ -81,10 +83,20 @@ uint64_t hm_vm_committed(void)
     return atomic_load_explicit(&committed, memory_order_relaxed);
 }
 
-int hm_charge(uint64_t bytes)
+static _Thread_local hm_vm_account_t *acting;
+
+void hm_vm_set_acting(hm_vm_account_t *a)
 {
-    if (!bytes)
-        return HM_OK;
+    acting = a;
+}
+
+hm_vm_account_t *hm_vm_acting(void)
+{
+    return acting;
+}
+
+static int charge_process(uint64_t bytes)
+{
     uint64_t lim = hm_vm_commit_limit();
     uint64_t cur = atomic_load_explicit(&committed, memory_order_relaxed);
     for (;;) {
@@ -96,9 +108,23 @@ int hm_charge(uint64_t bytes)
     }
 }
 
-void hm_uncharge(uint64_t bytes)
+int hm_charge(hm_vm_account_t *a, uint64_t bytes)
 {
+    if (!bytes)
+        return HM_OK;
+    int st = charge_process(bytes);
+    if (st == HM_OK && a && (st = a->charge(a, bytes)) != HM_OK)
+        atomic_fetch_sub_explicit(&committed, bytes, memory_order_relaxed);
+    return st;
+}
+
+void hm_uncharge(hm_vm_account_t *a, uint64_t bytes)
+{
+    if (!bytes)
+        return;
     atomic_fetch_sub_explicit(&committed, bytes, memory_order_relaxed);
+    if (a)
+        a->uncharge(a, bytes);
 }
 
 void hm_vm_get_stats(hm_vm_stats_t *out)

@@ -7,9 +7,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-/* Adds bytes to the commit charge, or returns HM_E_COMMITMENT_LIMIT changing nothing. */
-int hm_charge(uint64_t bytes);
-void hm_uncharge(uint64_t bytes);
+#include "vm/vm.h"
+
+/* Adds bytes to the process's commit charge and to account a (if any), or returns
+ * HM_E_COMMITMENT_LIMIT / HM_E_BUDGET changing nothing. */
+int hm_charge(hm_vm_account_t *a, uint64_t bytes);
+void hm_uncharge(hm_vm_account_t *a, uint64_t bytes);
 
 extern _Atomic uint64_t hm_stat_reservations, hm_stat_reserved_bytes, hm_stat_locked_bytes,
     hm_stat_guard_hits;

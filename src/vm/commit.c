@@ -22,14 +22,14 @@ int hm_vm_commit(uintptr_t addr, size_t size, uint32_t prot)
     hm_page_range(r, addr, size, &first, &end);
     uint64_t fresh = hm_runs_count(&r->runs, npages, first, end, HM_RUN_COMMITTED, 0)
                      << HM_PAGE_SHIFT;
-    st = hm_charge(fresh);
+    st = hm_charge(r->account, fresh);
     if (st != HM_OK)
         goto out;
     int err = hm_runs_reserve(&r->runs, 2);
     if (!err)
         err = hm_os.protect(HM_SITE_COMMIT_PROTECT, (void *)addr, size, hm_os_prot_of(prot));
     if (err) {
-        hm_uncharge(fresh);
+        hm_uncharge(r->account, fresh);
         st = hm_status_of_errno(err);
         goto out;
     }
@@ -45,6 +45,10 @@ int hm_vm_decommit(uintptr_t addr, size_t size)
     if (!r)
         return HM_E_NOT_ALLOCATED;
     int st = HM_OK;
+    if (!hm_may_touch(r)) {
+        st = HM_E_NOT_OWNER;
+        goto out;
+    }
     if (size == 0) {
         if (addr != r->base) {
             st = HM_E_NOT_AT_BASE;
@@ -68,7 +72,7 @@ int hm_vm_decommit(uintptr_t addr, size_t size)
         goto out;
     }
     hm_runs_update(&r->runs, npages, first, end, 0, 0);
-    hm_uncharge(gone << HM_PAGE_SHIFT);
+    hm_uncharge(r->account, gone << HM_PAGE_SHIFT);
     hm_stat_add(&hm_stat_locked_bytes, -(int64_t)(unlocked << HM_PAGE_SHIFT));
 out:
     hm_record_unlock(r);

@@ -27,6 +27,13 @@ static inline int hm_status_of_errno(int err)
     return HM_E_NO_MEMORY;
 }
 
+/* May the calling thread change r? (A call acting for an account owns only its own.) */
+static inline bool hm_may_touch(const hm_reservation_t *r)
+{
+    hm_vm_account_t *a = hm_vm_acting();
+    return !a || r->account == a;
+}
+
 /* Page range [first, end) of r for [addr, addr+size), which the caller checked is inside. */
 static inline void hm_page_range(const hm_reservation_t *r, uintptr_t addr, size_t size,
                                  uint64_t *first, uint64_t *end)
@@ -36,8 +43,9 @@ static inline void hm_page_range(const hm_reservation_t *r, uintptr_t addr, size
 }
 
 /* Locks the reservation holding all of [addr, addr+size) (size > 0). Returns HM_OK with
- * *out locked, HM_E_NOT_ALLOCATED if addr is not in a reservation, or `crossing` if the
- * range runs past its end (then nothing is locked). */
+ * *out locked, HM_E_NOT_ALLOCATED if addr is not in a reservation, HM_E_NOT_OWNER if it
+ * belongs to another account than the acting one, or `crossing` if the range runs past
+ * its end (then nothing is locked). */
 int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **out);
 
 /* Installs the guard-page fault handler (idempotent). */

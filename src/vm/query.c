@@ -28,6 +28,7 @@ int hm_vm_query(uintptr_t addr, hm_vm_region_t *out)
     out->prot = (key & HM_RUN_COMMITTED) ? (key & HM_VM_PROT_MASK) : 0;
     out->type = HM_TYPE_PRIVATE;
     out->foreign = false;
+    out->account = r->account;
     hm_record_unlock(r);
     return HM_OK;
 }

@@ -97,6 +97,20 @@ void hm_record_put(hm_reservation_t *r)
     push_chain(r->id, r->id);
 }
 
+void hm_record_for_each(void (*fn)(hm_reservation_t *r, void *ctx), void *ctx)
+{
+    uint32_t n = atomic_load_explicit(&n_chunks, memory_order_acquire);
+    for (uint32_t c = 0; c < n && c < MAX_CHUNKS; c++) {
+        hm_reservation_t *recs = atomic_load_explicit(&chunks[c], memory_order_acquire);
+        for (uint32_t i = 0; recs && i < CHUNK_SIZE; i++) {
+            pthread_mutex_lock(&recs[i].lock);
+            if (recs[i].live)
+                fn(&recs[i], ctx);
+            pthread_mutex_unlock(&recs[i].lock);
+        }
+    }
+}
+
 hm_reservation_t *hm_record_lookup_lock(uintptr_t addr)
 {
     for (;;) {

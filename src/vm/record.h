@@ -34,6 +34,8 @@ typedef struct hm_reservation {
     /* ---- pool ---- */
     uint32_t id;                  /* const after creation: index in the pool */
     _Atomic uint32_t next_free;   /* free list (id + 1, 0 = end) */
+    /* ---- under lock ---- */
+    struct hm_vm_account *account; /* owner; const while live */
 } __attribute__((aligned(128))) hm_reservation_t;
 
 _Static_assert(sizeof(hm_reservation_t) == 128, "a record is two cache lines");
@@ -47,6 +49,8 @@ static inline uint64_t hm_record_npages(const hm_reservation_t *r)
 hm_reservation_t *hm_record_get(int *err);
 /* Returns a record that is no longer live and no longer indexed. */
 void hm_record_put(hm_reservation_t *r);
+/* Calls fn on each live reservation (locked during the call). */
+void hm_record_for_each(void (*fn)(hm_reservation_t *r, void *ctx), void *ctx);
 /* The live reservation covering addr, locked; or NULL. */
 hm_reservation_t *hm_record_lookup_lock(uintptr_t addr);
 static inline void hm_record_unlock(hm_reservation_t *r)

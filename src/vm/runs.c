@@ -56,13 +56,13 @@ uint64_t hm_runs_end(const hm_runs_t *r, uint32_t i, uint64_t npages)
     return i + 1 < r->n ? r->v[i + 1].start : npages;
 }
 
-static void adopt(hm_runs_t *r, hm_run_t *nv, uint32_t cap, uint8_t storage)
+static void adopt(hm_runs_t *r, hm_run_t *nv, uint32_t cap, unsigned storage)
 {
     memcpy(nv, r->v, r->n * sizeof *nv);
     release_storage(r);
     r->v = nv;
-    r->cap = cap;
-    r->storage = storage;
+    r->cap = cap & ((1u << 30) - 1);
+    r->storage = storage & 3u;
 }
 
 int hm_runs_reserve(hm_runs_t *r, uint32_t extra)

@@ -31,9 +31,10 @@ typedef struct hm_run {
 
 typedef struct hm_runs {
     hm_run_t *v;   /* inline_v, or heap (calloc), or an anonymous mapping (signal path) */
-    uint32_t n, cap;
+    uint32_t n;
+    uint32_t cap : 30;
+    uint32_t storage : 2; /* 0 inline, 1 heap, 2 mapped (cap * sizeof(hm_run_t) bytes) */
     hm_run_t inline_v[HM_RUNS_INLINE];
-    uint8_t storage; /* 0 inline, 1 heap, 2 mapped (cap * sizeof(hm_run_t) bytes) */
 } hm_runs_t;
 
 void hm_runs_init(hm_runs_t *r, uint32_t val);

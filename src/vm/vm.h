@@ -29,6 +29,8 @@ enum {
 typedef enum hm_vm_state { HM_STATE_FREE = 0, HM_STATE_RESERVED, HM_STATE_COMMITTED } hm_vm_state_t;
 typedef enum hm_vm_type { HM_TYPE_NONE = 0, HM_TYPE_PRIVATE, HM_TYPE_MAPPED, HM_TYPE_IMAGE } hm_vm_type_t;
 
+typedef struct hm_vm_account hm_vm_account_t; /* see "Accounts" below */
+
 /* One VirtualQuery region. */
 typedef struct hm_vm_region {
     uintptr_t base;       /* query page */
@@ -39,7 +41,24 @@ typedef struct hm_vm_region {
     hm_vm_state_t state;
     hm_vm_type_t type;
     bool foreign;         /* answered from the kernel's view, not hostmem's records */
+    hm_vm_account_t *account; /* owner of a hostmem reservation (NULL = the process) */
 } hm_vm_region_t;
+
+/*
+ * Accounts. Every reservation is charged to the process and to the account that created
+ * it: the account the calling thread was acting for (NULL = the process only). src/host/
+ * sets the acting account around one call; a call acting for an account may only touch
+ * reservations of that account (else HM_E_NOT_OWNER, nothing changed). charge/uncharge
+ * run under a reservation lock: they must not block or take a lock of vm.
+ */
+struct hm_vm_account {
+    int (*charge)(hm_vm_account_t *a, uint64_t bytes);   /* HM_OK or HM_E_BUDGET */
+    void (*uncharge)(hm_vm_account_t *a, uint64_t bytes);
+};
+void hm_vm_set_acting(hm_vm_account_t *a);
+hm_vm_account_t *hm_vm_acting(void);
+/* Releases every reservation of account a (runtime teardown). Returns how many. */
+size_t hm_vm_release_account(hm_vm_account_t *a);
 
 /* Flags for hm_vm_allocate. */
 enum { HM_VM_ALLOC_COMMIT = 1u, HM_VM_ALLOC_TOP_DOWN = 2u };
