@@ -127,7 +127,12 @@ static void fill_mapped(const maps_t *m, size_t i, uintptr_t page, hm_vm_region_
     if (!v->file)
         alloc_base = hm_index_last_used_end(alloc_base >> HM_PAGE_SHIFT, page >> HM_PAGE_SHIFT)
                      << HM_PAGE_SHIFT;
-    uintptr_t end = hm_index_next_used(page >> HM_PAGE_SHIFT, v->e >> HM_PAGE_SHIFT) << HM_PAGE_SHIFT;
+    size_t last = i; /* a region runs on through neighbours of the same file and protection */
+    while (v->file && last + 1 < m->n && m->v[last + 1].s == m->v[last].e &&
+           same_file(&m->v[last + 1], v) && m->v[last + 1].prot == v->prot)
+        last++;
+    uintptr_t end = hm_index_next_used(page >> HM_PAGE_SHIFT, m->v[last].e >> HM_PAGE_SHIFT)
+                    << HM_PAGE_SHIFT;
     out->base = page;
     out->size = end - page;
     out->alloc_base = alloc_base;

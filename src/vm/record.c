@@ -1,8 +1,8 @@
 /*
  * record.c — the pool of reservation records and lookup-and-lock.
  *
- * Pool: chunks of 256 records, found through a directory of 2^20 chunk pointers (static,
- * untouched pages cost nothing), never freed. The free list is a Treiber stack whose head
+ * Pool: chunks of 256 records, found through a static directory of 2^16 chunk pointers,
+ * never freed. The free list is a Treiber stack whose head
  * packs (ABA tag << 32 | record id + 1) in one 64-bit atomic, so push/pop are lock-free and
  * two threads creating different reservations never wait for each other.
  */
@@ -15,7 +15,7 @@
 
 #define CHUNK_SHIFT 8
 #define CHUNK_SIZE (1u << CHUNK_SHIFT)
-#define MAX_CHUNKS (1u << 20)
+#define MAX_CHUNKS (1u << 16) /* 16.7 M reservations; a 512 KiB directory */
 
 static _Atomic(hm_reservation_t *) chunks[MAX_CHUNKS];
 static _Atomic uint32_t n_chunks;
