@@ -47,7 +47,8 @@
     X(FOREIGN_LOCK,       lock,      "VirtualLock on memory hostmem did not allocate")      \
     X(FOREIGN_UNLOCK,     unlock,    "VirtualUnlock on memory hostmem did not allocate")    \
     X(FOREIGN_SMAPS,      read_file, "VirtualUnlock: read /proc/self/smaps for lock state") \
-    X(MEMINFO_READ,       read_file, "read /proc/meminfo")
+    X(MEMINFO_READ,       read_file, "read /proc/meminfo")                                  \
+    X(HOST_LOAD_READ,     read_file, "GetMemoryLoad: read cgroup v2 / meminfo files")
 
 typedef enum hm_os_site {
 #define HM_X_SITE(site, call, what) HM_SITE_##site,
@@ -107,6 +108,16 @@ const char *hm_os_getenv(const char *name);
 void hm_os_flush_icache(void *addr, size_t len);
 /* Removes hostmem's SIGSEGV handler if it is still the installed one (library unload). */
 void hm_os_fault_handler_uninstall(void);
+
+/* Events for the host's notifier thread (linux_events.c): an eventfd to wake it, a PSI
+ * memory-pressure trigger, and a wait on both. Each returns -1/errno-style failures. */
+int hm_os_event_open(void);                       /* eventfd, or -errno */
+void hm_os_event_signal(int fd);
+void hm_os_event_drain(int fd);
+int hm_os_psi_open(const char *path, unsigned stall_us, unsigned window_us); /* fd or -errno */
+/* Waits up to timeout_ms; returns bit 0 if wake_fd fired, bit 1 if psi_fd (may be -1) did. */
+unsigned hm_os_wait_events(int wake_fd, int psi_fd, unsigned timeout_ms);
+void hm_os_close(int fd);
 
 /* pagemap entry bits */
 #define HM_PM_PRESENT (1ull << 63)

@@ -20,7 +20,8 @@ static DWORD type_of(hm_vm_type_t t)
                                  : 0;
 }
 
-SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
+SIZE_T hm_win32_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength,
+                      hm_vm_account_t **owner)
 {
     if (dwLength < sizeof(MEMORY_BASIC_INFORMATION))
         return (SIZE_T)hm_fail(HM_E_BAD_LENGTH);
@@ -45,6 +46,13 @@ SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer
         mbi.Protect = r.state == HM_STATE_COMMITTED ? hm_prot_to_win32(r.prot) : 0;
         mbi.Type = type_of(r.type);
     }
+    if (owner)
+        *owner = r.state == HM_STATE_FREE || r.foreign ? NULL : r.account;
     memcpy(lpBuffer, &mbi, sizeof mbi);
     return sizeof mbi;
+}
+
+SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
+{
+    return hm_win32_query(lpAddress, lpBuffer, dwLength, NULL);
 }

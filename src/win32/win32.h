@@ -8,12 +8,23 @@
 #include "hostmem/memoryapi.h"
 #include "vm/vm.h"
 
+/* The hm status behind the thread's last failed Win32 call (src/host/ maps it to an
+ * HRESULT more precisely than the Win32 error allows). */
+int hm_win32_last_status(void);
+void hm_win32_set_last_status(int status);
+
 /* Sets the last error for an hm status; returns FALSE/NULL/0 for the caller to return. */
 static inline BOOL hm_fail(int status)
 {
+    hm_win32_set_last_status(status);
     SetLastError(hm_status_win32(status));
     return FALSE;
 }
+
+/* VirtualQuery that also tells which account owns the region (NULL: the process, free
+ * memory, or memory hostmem did not allocate). */
+SIZE_T hm_win32_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength,
+                      hm_vm_account_t **owner);
 
 /* Validates a PAGE_* value for private memory; HM_OK and *out, or HM_E_INVALID_PARAMETER. */
 int hm_prot_from_win32(DWORD page, bool from_app, uint32_t *out);

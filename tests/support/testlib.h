@@ -22,6 +22,14 @@ int hm_test_run(Suite *s);
 #define HM_TEST_MAIN(make_suite) \
     int main(void) { return hm_test_run(make_suite()); }
 
+/* Adds one test as its own case. Spell tcase_create("name") literally at the call site:
+ * tests/CMakeLists.txt finds the case names by scanning for it. */
+static inline void hm_add(Suite *s, TCase *tc, const TTest *t)
+{
+    tcase_add_test(tc, t);
+    suite_add_tcase(s, tc);
+}
+
 /* Asserts every field of VirtualQuery(addr). Pass alloc_base/alloc_prot as they must read. */
 #define ck_assert_region(addr, base_, alloc_base_, alloc_prot_, size_, state_, prot_, type_)  \
     do {                                                                                   \
@@ -36,11 +44,36 @@ int hm_test_run(Suite *s);
         ck_assert_uint_eq(mbi_.Type, (type_));                                             \
     } while (0)
 
+/* A free region as Windows reports it: Protect NOACCESS, no allocation, Type 0. */
+#define ck_assert_free_region(addr, base_, size_) \
+    ck_assert_region((addr), (base_), NULL, 0, (size_), MEM_FREE, PAGE_NOACCESS, 0)
+
 /* Asserts a failed Win32 call's last error. */
 #define ck_assert_last_error(e) ck_assert_uint_eq(GetLastError(), (DWORD)(e))
+
+/* Successful calls leave the last error alone: SetLastError(HM_SENTINEL) before, check after. */
+#define HM_SENTINEL ((DWORD)0xdeadbeefu)
+#define ck_assert_last_error_untouched() ck_assert_uint_eq(GetLastError(), HM_SENTINEL)
 
 /* Runs an access in a forked child: returns the signal that killed it (0 = no fault). */
 int hm_probe_read(const volatile void *addr);
 int hm_probe_write(volatile void *addr);
+
+/* The start of a G-aligned range of `size` bytes that nothing in the process maps (from
+ * /proc/self/maps), far from where the kernel puts mmap()s, so fixed-address tests can
+ * lay out neighbouring allocations exactly. Fails the test if there is none. */
+char *hm_free_range(SIZE_T size);
+
+/* hostmem's statistics now. */
+hm_stats_t hm_stats_now(void);
+
+/* Every VirtualQuery region from base up to base+size, to show a failed call changed nothing. */
+typedef struct hm_snap {
+    MEMORY_BASIC_INFORMATION r[32];
+    size_t n;
+} hm_snap_t;
+void hm_snap(hm_snap_t *s, const void *base, SIZE_T size);
+void hm_assert_snap_eq(const hm_snap_t *a, const hm_snap_t *b, const char *file, int line);
+#define ck_assert_snap_eq(a, b) hm_assert_snap_eq((a), (b), __FILE__, __LINE__)
 
 #endif
