@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +61,11 @@ unsigned hm_os_wait_events(int wake_fd, int psi_fd, unsigned timeout_ms)
     if (psi_fd >= 0 && (p[1].revents & POLLPRI))
         bits |= 2u;
     return bits;
+}
+
+void hm_os_yield(void)
+{
+    sched_yield();
 }
 
 void hm_os_close(int fd)

@@ -118,6 +118,7 @@ int hm_os_psi_open(const char *path, unsigned stall_us, unsigned window_us); /* 
 /* Waits up to timeout_ms; returns bit 0 if wake_fd fired, bit 1 if psi_fd (may be -1) did. */
 unsigned hm_os_wait_events(int wake_fd, int psi_fd, unsigned timeout_ms);
 void hm_os_close(int fd);
+void hm_os_yield(void);
 
 /* pagemap entry bits */
 #define HM_PM_PRESENT (1ull << 63)

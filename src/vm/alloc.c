@@ -1,11 +1,12 @@
 /*
  * alloc.c — creating and releasing reservations.
  *
- * Create: charge commit (if committing) → take a record → map (placement.c) → fill the
+ * Create: take a record → map (placement.c) → charge commit (if committing) → fill the
  * record under its lock → publish it in the index. Each failure undoes the steps before it,
  * in reverse order, so a failed VirtualAlloc leaves no mapping, no record, no charge.
- * Release: under the record's lock, mark it dead and unindex it, then munmap; if munmap
- * fails, re-index (the nodes are still there, so this cannot fail) and report the error.
+ * Release: under the record's lock and still indexed, munmap, then mark it dead and
+ * unindex it: a concurrent VirtualQuery waits on the lock and then sees the range free,
+ * never the kernel's half-view. A failed munmap changes nothing.
  */
 #include "vm/internal.h"
 #include "vm/index.h"
@@ -40,36 +41,37 @@ int hm_vm_allocate(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t co
         return HM_E_NO_MEMORY;
     uint64_t charge = commit ? size : 0;
     hm_vm_account_t *account = hm_vm_acting();
-    int st = hm_charge(account, charge);
-    if (st != HM_OK)
-        return st;
     int err = 0;
     hm_reservation_t *r = hm_record_get(&err);
-    if (!r) {
-        st = HM_E_NO_MEMORY;
-        goto fail_record;
-    }
+    if (!r)
+        return HM_E_NO_MEMORY;
     uintptr_t base;
-    st = hm_place_map(addr, size, commit ? hm_os_prot_of(commit_prot) : 0,
-                      flags & HM_VM_ALLOC_TOP_DOWN, &base);
+    hm_stat_add(&hm_creating, 1);
+    /* Place first: a conflicting address is reported before the commit limit. */
+    int st = hm_place_map(addr, size, commit ? hm_os_prot_of(commit_prot) : 0,
+                          flags & HM_VM_ALLOC_TOP_DOWN, &base);
     if (st != HM_OK)
         goto fail_map;
+    if ((st = hm_charge(account, charge)) != HM_OK)
+        goto fail_charge;
     uint32_t val = commit ? HM_RUN_COMMITTED | commit_prot : 0;
     if (publish(r, base, size, alloc_prot, val, account) != 0) {
         st = HM_E_NO_MEMORY;
         goto fail_publish;
     }
+    hm_stat_add(&hm_creating, -1);
     hm_stat_add(&hm_stat_reservations, 1);
     hm_stat_add(&hm_stat_reserved_bytes, (int64_t)size);
     *out = base;
     return HM_OK;
 fail_publish:
+    hm_uncharge(account, charge);
+fail_charge:
     if ((err = hm_os.unmap(HM_SITE_RESERVE_UNDO, (void *)base, size)) != 0)
         hm_panic("reserve: cannot undo the mapping", base, size, err);
 fail_map:
+    hm_stat_add(&hm_creating, -1);
     hm_record_put(r);
-fail_record:
-    hm_uncharge(account, charge);
     return st;
 }
 
@@ -77,15 +79,11 @@ fail_record:
 static int release_locked(hm_reservation_t *r)
 {
     uint64_t first = r->base >> HM_PAGE_SHIFT, end = (r->base + r->size) >> HM_PAGE_SHIFT;
+    int err = hm_os.unmap(HM_SITE_RELEASE_UNMAP, (void *)r->base, r->size);
+    if (err)
+        return hm_status_of_errno(err);
     r->live = false;
     hm_index_remove(first, end, r);
-    int err = hm_os.unmap(HM_SITE_RELEASE_UNMAP, (void *)r->base, r->size);
-    if (err) {
-        if (hm_index_insert(first, end, r) != 0)
-            hm_panic("release: cannot re-index after a failed munmap", r->base, r->size, err);
-        r->live = true;
-        return hm_status_of_errno(err);
-    }
     uint64_t npages = end - first;
     hm_uncharge(r->account,
                 hm_runs_count(&r->runs, npages, 0, npages, HM_RUN_COMMITTED, HM_RUN_COMMITTED)

@@ -25,7 +25,7 @@ static atomic_bool limit_set;
 static pthread_once_t limit_once = PTHREAD_ONCE_INIT;
 
 _Atomic uint64_t hm_stat_reservations, hm_stat_reserved_bytes, hm_stat_locked_bytes,
-    hm_stat_guard_hits;
+    hm_stat_guard_hits, hm_creating;
 
 static uint64_t meminfo_field(const char *text, const char *name)
 {

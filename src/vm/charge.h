@@ -16,6 +16,8 @@ void hm_uncharge(hm_vm_account_t *a, uint64_t bytes);
 
 extern _Atomic uint64_t hm_stat_reservations, hm_stat_reserved_bytes, hm_stat_locked_bytes,
     hm_stat_guard_hits;
+/* Reservations between their mmap and their index entry (foreign.c waits them out). */
+extern _Atomic uint64_t hm_creating;
 
 static inline void hm_stat_add(_Atomic uint64_t *c, int64_t delta)
 {

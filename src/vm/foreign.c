@@ -143,13 +143,22 @@ static void fill_mapped(const maps_t *m, size_t i, uintptr_t page, hm_vm_region_
                                                  : m->v[v->file ? first : i].prot;
 }
 
+/* Waits (briefly) until no reservation is between its mmap and its index entry, so that
+ * a mapping of ours is never reported as someone else's. */
+static void wait_for_creations(void)
+{
+    for (int i = 0; i < 100000 && atomic_load_explicit(&hm_creating, memory_order_acquire); i++)
+        hm_os_yield();
+}
+
 int hm_foreign_query(uintptr_t addr, hm_vm_region_t *out)
 {
+    uintptr_t page = HM_ALIGN_DOWN(addr, HM_PAGE_SIZE);
+    wait_for_creations();
     maps_t m;
     int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
     if (st != HM_OK)
         return st;
-    uintptr_t page = HM_ALIGN_DOWN(addr, HM_PAGE_SIZE);
     size_t i = maps_find(&m, page);
     memset(out, 0, sizeof *out);
     out->foreign = true;
@@ -162,6 +171,9 @@ int hm_foreign_query(uintptr_t addr, hm_vm_region_t *out)
         out->state = HM_STATE_FREE;
     }
     maps_free(&m);
+    /* A reservation created meanwhile owns this page (or the clipped region is empty). */
+    if (hm_index_lookup(page >> HM_PAGE_SHIFT) || (out->state != HM_STATE_FREE && !out->size))
+        return HM_E_RETRY;
     return HM_OK;
 }
 
@@ -182,6 +194,10 @@ static int check_committed(const maps_t *m, uintptr_t addr, size_t size, uint32_
     return HM_OK;
 }
 
+/* VirtualProtect on memory hostmem did not allocate: a pass-through to mprotect over a
+ * fully mapped range. "---" pages are accepted too: the kernel cannot tell a reserved
+ * range from committed pages someone made PAGE_NOACCESS, and a ported JIT must be able
+ * to make its own NOACCESS pages accessible again. */
 int hm_foreign_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old_prot)
 {
     if (prot & HM_VM_GUARD)
@@ -193,7 +209,7 @@ int hm_foreign_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old
     uint32_t first;
     st = check_committed(&m, addr, size, &first);
     maps_free(&m);
-    if (st != HM_OK)
+    if (st != HM_OK && st != HM_E_NOT_COMMITTED)
         return st;
     int err = hm_os.protect(HM_SITE_FOREIGN_PROTECT, (void *)addr, size, hm_os_prot_of(prot));
     if (err)
@@ -254,7 +270,7 @@ static int all_locked(const char *smaps, uintptr_t addr, uintptr_t end)
 int hm_foreign_unlock(uintptr_t addr, size_t size)
 {
     int st = mapped_committed(addr, size);
-    if (st == HM_E_NOT_MAPPED)
+    if (st != HM_OK && st != HM_E_NOT_COMMITTED)
         return st;
     char *smaps;
     size_t len;

@@ -57,11 +57,12 @@ struct hm_reservation *hm_index_lookup(uint64_t page)
     return NULL;
 }
 
-/* Returns the child node (of level `level`) under *slot, creating it if the slot is empty. */
+/* Returns the child node (of level `level`) under *slot, creating it if the slot is empty
+ * or holds a dying reservation's whole-subtree tag (see walk_set). */
 static int child_of(slot_t *slot, int level, uintptr_t *child)
 {
     uintptr_t e = atomic_load_explicit(slot, memory_order_acquire);
-    if (e) {
+    if (e && !(e & TAG)) {
         *child = e;
         return 0;
     }
@@ -69,12 +70,14 @@ static int child_of(slot_t *slot, int level, uintptr_t *child)
     int err = hm_os.alloc(HM_SITE_RESERVE_INDEX, level_fanout[level] * sizeof(slot_t), &fresh);
     if (err)
         return err;
-    uintptr_t expected = 0;
+    uintptr_t expected = e;
     if (atomic_compare_exchange_strong_explicit(slot, &expected, (uintptr_t)fresh,
                                                 memory_order_acq_rel, memory_order_acquire)) {
         *child = (uintptr_t)fresh;
     } else {
         hm_os_free(fresh);
+        if (expected & TAG) /* another stale tag: try again */
+            return child_of(slot, level, child);
         *child = expected;
     }
     return 0;
@@ -96,13 +99,15 @@ static int walk_set(slot_t *slots, int level, uint64_t base, uint64_t first, uin
         uintptr_t cur = atomic_load_explicit(slot, memory_order_acquire);
         bool whole = first <= s && e <= end;
         if (whole && (cur & TAG || !cur)) {
-            if (insert && !cur)
+            /* Insert overwrites a dying owner's tag; remove clears only its own. */
+            if (insert)
                 atomic_store_explicit(slot, tagged, memory_order_release);
-            else if (!insert && cur == tagged)
-                atomic_store_explicit(slot, 0, memory_order_release);
+            else if (cur == tagged)
+                atomic_compare_exchange_strong_explicit(slot, &cur, 0, memory_order_release,
+                                                        memory_order_relaxed);
             continue;
         }
-        if (cur & TAG) /* a partial range inside another owner's whole slot */
+        if ((cur & TAG) && !insert) /* someone else's whole slot */
             continue;
         if (!cur && !insert)
             continue;

@@ -5,9 +5,11 @@
  *
  * A slot is empty (0), a child node, or a reservation tagged with bit 0 meaning "every
  * page under this slot belongs to it", so a 1 TiB reservation fills a few dozen slots.
- * Readers load slots with acquire; writers own disjoint ranges (the kernel mapping makes
- * them disjoint: insert after mmap, remove before munmap), set leaf/whole-subtree slots
- * with release stores and install child nodes with CAS. Nodes are never freed, so a
+ * Readers load slots with acquire; live reservations own disjoint ranges (the kernel
+ * mapping makes them disjoint: insert after mmap, remove after munmap). A dying
+ * reservation's tags may still sit in slots a new one inserts over: insert overwrites
+ * them (release stores; child nodes installed with CAS), and remove clears a slot only if
+ * it still holds its own tag (CAS). Nodes are never freed, so a
  * reader never follows a dangling pointer; a reader that finds a reservation must lock it
  * and re-check that it still covers the address (see record.c).
  */

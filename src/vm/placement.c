@@ -6,7 +6,7 @@
  * cursor: the base of the last reservation it placed. The next one is tried just below it
  * with MAP_FIXED_NOREPLACE (one syscall; the kernel refuses if anything is there), and
  * only if that fails does it over-reserve by 60 KiB and trim. Top-down searches the
- * kernel's map for the highest gap below the stack's growth area.
+ * kernel's map for the highest gap, leaving the main stack's growth band free.
  *
  * Invariant: every range returned is mapped, 64 KiB aligned, inside [HM_MIN_ADDR,
  * HM_MAX_ADDR]. The cursor is only a hint (atomic, relaxed): a stale value costs a syscall,
@@ -97,24 +97,32 @@ static int map_anywhere(size_t size, unsigned prot, uintptr_t *base)
     return st;
 }
 
-/* The top-down ceiling: below the main stack's growth area. The stack may grow down by
+/* The stack's growth band below a [stack] mapping starting at s: it may grow down by
  * RLIMIT_STACK (at least 128 MiB is kept, as the kernel's mmap_base does), plus the 1 MiB
  * stack guard gap. */
-static uintptr_t topdown_ceiling(const char *maps)
+static uintptr_t stack_band(void)
 {
-    const char *st = strstr(maps, "[stack]");
-    if (!st)
-        return HM_MAX_ADDR + 1;
-    while (st > maps && st[-1] != '\n')
-        st--;
-    uintptr_t s = (uintptr_t)strtoull(st, NULL, 16);
     uint64_t rl = hm_os_rlimit_stack();
     uint64_t keep = (rl == UINT64_MAX || rl < ((uint64_t)128 << 20) ? (uint64_t)128 << 20 : rl);
-    keep += (uint64_t)1 << 20;
-    return s > keep && s - keep <= HM_MAX_ADDR + 1 ? s - keep : HM_MAX_ADDR + 1;
+    return (uintptr_t)(keep + ((uint64_t)1 << 20));
 }
 
-/* Highest 64 KiB-aligned base for `size` in a gap of /proc/self/maps below the ceiling. */
+/* Best (highest) 64 KiB-aligned base for `size` in the gap [lo, hi). */
+static void consider_gap(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t *best)
+{
+    if (lo < HM_MIN_ADDR)
+        lo = HM_MIN_ADDR;
+    if (hi > HM_MAX_ADDR + 1)
+        hi = HM_MAX_ADDR + 1;
+    if (hi <= lo || hi - lo < size)
+        return;
+    uintptr_t cand = HM_ALIGN_DOWN(hi - size, HM_GRANULE);
+    if (cand >= lo && cand > *best)
+        *best = cand;
+}
+
+/* Highest 64 KiB-aligned base for `size` in a gap of /proc/self/maps (the main stack's
+ * growth band excluded). */
 static int topdown_candidate(size_t size, uintptr_t *out)
 {
     char *buf;
@@ -122,27 +130,23 @@ static int topdown_candidate(size_t size, uintptr_t *out)
     int err = hm_os.read_file(HM_SITE_TOPDOWN_MAPS, "/proc/self/maps", &buf, &len);
     if (err)
         return HM_E_NO_MEMORY;
-    uintptr_t ceiling = topdown_ceiling(buf), prev_end = HM_MIN_ADDR, best = 0;
-    for (char *line = buf; line && *line && prev_end < ceiling;) {
+    uintptr_t prev_end = HM_MIN_ADDR, best = 0, band = stack_band();
+    for (char *line = buf; line && *line;) {
         char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
         char *dash = strchr(line, '-');
         uintptr_t s = (uintptr_t)strtoull(line, NULL, 16);
         uintptr_t e = dash ? (uintptr_t)strtoull(dash + 1, NULL, 16) : s;
-        uintptr_t gap_end = s < ceiling ? s : ceiling;
-        if (gap_end > prev_end && gap_end - prev_end >= size) {
-            uintptr_t cand = HM_ALIGN_DOWN(gap_end - size, HM_GRANULE);
-            if (cand >= prev_end)
-                best = cand;
-        }
+        uintptr_t gap_end = s;
+        if (strstr(line, "[stack]"))
+            gap_end = s > band ? s - band : 0;
+        consider_gap(prev_end, gap_end, size, &best);
         if (e > prev_end)
             prev_end = e;
         line = nl ? nl + 1 : NULL;
     }
-    if (ceiling > prev_end && ceiling - prev_end >= size) {
-        uintptr_t cand = HM_ALIGN_DOWN(ceiling - size, HM_GRANULE);
-        if (cand >= prev_end)
-            best = cand;
-    }
+    consider_gap(prev_end, HM_MAX_ADDR + 1, size, &best);
     free(buf);
     if (!best)
         return HM_E_NO_MEMORY;

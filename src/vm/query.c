@@ -11,9 +11,12 @@
 
 int hm_vm_query(uintptr_t addr, hm_vm_region_t *out)
 {
-    hm_reservation_t *r = hm_record_lookup_lock(addr);
-    if (!r)
-        return hm_foreign_query(addr, out);
+    hm_reservation_t *r;
+    while (!(r = hm_record_lookup_lock(addr))) {
+        int st = hm_foreign_query(addr, out);
+        if (st != HM_E_RETRY)
+            return st;
+    }
     uint64_t npages = hm_record_npages(r), page = (addr - r->base) >> HM_PAGE_SHIFT;
     uint32_t i = hm_runs_find(&r->runs, page);
     uint32_t key = r->runs.v[i].val & REGION_KEY;

@@ -4,7 +4,7 @@
  * Reset: madvise(MADV_FREE) over the committed, unlocked pages of the range: the kernel
  * may drop them under pressure (they then read zero); pages stay committed; reserved
  * pages in the range are fine (Windows allows it). Undo: every committed, unlocked page
- * of the range must still be resident (pagemap present or swapped), else the call fails
+ * of the range must still hold its own page (see still_held()), else the call fails
  * (ERROR_INVALID_ADDRESS) and changes nothing; then each page is re-dirtied with an atomic
  * no-op write (OR 0) so the kernel can no longer drop it. Read-only runs are made writable
  * for that write and restored. Conservative: a committed page never touched since commit
@@ -63,9 +63,30 @@ int hm_vm_reset(uintptr_t addr, size_t size)
     return st;
 }
 
+static bool page_is_zero(const unsigned char *p)
+{
+    for (size_t i = 0; i < HM_PAGE_SIZE; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Does the page still hold what was reset? Present and exclusively mapped, or swapped out;
+ * a present page shared with another mapping is either a fork's copy-on-write page (data
+ * kept) or the shared zero page a read mapped after a discard (data lost): if the page can
+ * be read and reads all zeros, it is taken as lost. */
+static bool still_held(uint64_t pm, const unsigned char *page, bool readable)
+{
+    if (pm & HM_PM_SWAPPED)
+        return true;
+    if (!(pm & HM_PM_PRESENT))
+        return false;
+    return (pm & HM_PM_EXCLUSIVE) || !readable || !page_is_zero(page);
+}
+
 static int check_resident(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val)
 {
-    (void)val;
+    bool readable = (hm_os_prot_of(val & HM_VM_PROT_MASK) & (HM_OS_R | HM_OS_W)) != 0;
     uint64_t pm[PM_CHUNK];
     for (uint64_t p = s; p < e; p += PM_CHUNK) {
         size_t n = (size_t)(e - p < PM_CHUNK ? e - p : PM_CHUNK);
@@ -73,7 +94,8 @@ static int check_resident(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t 
         if (err)
             return hm_status_of_errno(err);
         for (size_t k = 0; k < n; k++)
-            if (!(pm[k] & (HM_PM_PRESENT | HM_PM_SWAPPED)))
+            if (!still_held(pm[k], (const unsigned char *)(r->base + ((p + k) << HM_PAGE_SHIFT)),
+                            readable))
                 return HM_E_RESET_LOST;
     }
     return HM_OK;

@@ -9,7 +9,35 @@
 
 #include <string.h>
 
+#include <stdatomic.h>
+
 #include "common.h"
+
+/* Heap arrays replaced in the signal path cannot be free()d there: they are pushed on this
+ * lock-free list (the array itself holds the link) and freed by the next growth outside
+ * the signal path. */
+static _Atomic(void *) retired;
+
+static void retire(void *array)
+{
+    void *head = atomic_load_explicit(&retired, memory_order_relaxed);
+    do
+        *(void **)array = head;
+    while (!atomic_compare_exchange_weak_explicit(&retired, &head, array, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+static void free_retired(void)
+{
+    if (!atomic_load_explicit(&retired, memory_order_relaxed))
+        return;
+    void *p = atomic_exchange_explicit(&retired, NULL, memory_order_acquire);
+    while (p) {
+        void *next = *(void **)p;
+        hm_os_free(p);
+        p = next;
+    }
+}
 
 void hm_runs_init(hm_runs_t *r, uint32_t val)
 {
@@ -59,7 +87,10 @@ uint64_t hm_runs_end(const hm_runs_t *r, uint32_t i, uint64_t npages)
 static void adopt(hm_runs_t *r, hm_run_t *nv, uint32_t cap, unsigned storage)
 {
     memcpy(nv, r->v, r->n * sizeof *nv);
-    release_storage(r);
+    if (storage == 2 && r->storage == 1)
+        retire(r->v); /* signal path: no free() here */
+    else
+        release_storage(r);
     r->v = nv;
     r->cap = cap & ((1u << 30) - 1);
     r->storage = storage & 3u;
@@ -67,6 +98,7 @@ static void adopt(hm_runs_t *r, hm_run_t *nv, uint32_t cap, unsigned storage)
 
 int hm_runs_reserve(hm_runs_t *r, uint32_t extra)
 {
+    free_retired();
     if (r->n + extra <= r->cap)
         return 0;
     uint32_t cap = r->cap * 2;

@@ -36,7 +36,7 @@ BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType)
         return hm_fail(HM_E_INVALID_PARAMETER);
     if (dwFreeType & PLACEHOLDER_BITS)
         return placeholder_op(dwSize, dwFreeType & PLACEHOLDER_BITS);
-    if (dwSize != 0)
+    if (dwSize != 0 || addr > HM_MAX_ADDR)
         return hm_fail(HM_E_INVALID_PARAMETER);
     int st = hm_vm_release(HM_ALIGN_DOWN(addr, HM_PAGE_SIZE));
     return st == HM_OK ? TRUE : hm_fail(st);

@@ -405,6 +405,13 @@ static size_t random_np(uint64_t *s)
     return below(s, 16) == 0 ? 65 + (size_t)below(s, 960) : 1 + (size_t)below(s, 64);
 }
 
+/* The error for a range crossing a reservation's end: past the top of user space the
+ * range itself is invalid (87), else `inside`. */
+static DWORD cross_err(const char *a, SIZE_T size, DWORD inside)
+{
+    return (uintptr_t)a + size > (uintptr_t)0x7FFFFFFF0000 ? ERROR_INVALID_PARAMETER : inside;
+}
+
 static void op_reserve(worker_t *w, res_t *r, bool at_last)
 {
     size_t np = random_np(&w->rng);
@@ -426,7 +433,9 @@ static void op_reserve(worker_t *w, res_t *r, bool at_last)
     if (!p) {
         DWORD e = GetLastError();
         REQUIRE(&w->f, e == ERROR_NOT_ENOUGH_MEMORY || e == ERROR_COMMITMENT_LIMIT ||
-                           (at && e == ERROR_INVALID_ADDRESS),
+                           (at && e == ERROR_INVALID_ADDRESS) ||
+                           (at && e == ERROR_INVALID_PARAMETER &&
+                            (uintptr_t)at + size > (uintptr_t)0x7FFFFFFF0000),
                 "VirtualAlloc(%p, %#zx, %#x, %#x): error %u", (void *)at, size, type, prot, e);
         return;
     }
@@ -493,7 +502,7 @@ static void op_commit(worker_t *w, res_t *r)
     span_of(w, r, first, count, &a, &size);
     char *p = VirtualAlloc(a, size, MEM_COMMIT, prot);
     if (crossing) {
-        REQUIRE_ERR(&w->f, p, ERROR_INVALID_ADDRESS, "commit crossing the end");
+        REQUIRE_ERR(&w->f, p, cross_err(a, size, ERROR_INVALID_ADDRESS), "commit crossing the end");
         return;
     }
     if (!p) {
@@ -563,8 +572,10 @@ static void op_protect(worker_t *w, res_t *r)
     for (size_t i = first; all && i < first + count; i++)
         all = r->pg[i].committed;
     if (!all) {
-        REQUIRE_ERR(&w->f, ok, ERROR_INVALID_ADDRESS, "protect over uncommitted pages");
-        REQUIRE(&w->f, old == PAGE_NOACCESS, "protect failure left old = %#x", old);
+        DWORD want = crossing ? cross_err(a, size, ERROR_INVALID_ADDRESS) : ERROR_INVALID_ADDRESS;
+        REQUIRE_ERR(&w->f, ok, want, "protect over uncommitted pages");
+        REQUIRE(&w->f, old == (want == ERROR_INVALID_ADDRESS ? PAGE_NOACCESS : 0xDEAD),
+                "protect failure left old = %#x", old);
         return;
     }
     if (!ok) {
@@ -588,7 +599,7 @@ static void op_lock(worker_t *w, res_t *r)
     span_of(w, r, first, count, &a, &size);
     BOOL ok = VirtualLock(a, size);
     if (crossing) {
-        REQUIRE_ERR(&w->f, ok, ERROR_INVALID_ADDRESS, "lock crossing the end");
+        REQUIRE_ERR(&w->f, ok, cross_err(a, size, ERROR_INVALID_ADDRESS), "lock crossing the end");
         return;
     }
     size_t guard = SIZE_MAX;
@@ -625,7 +636,7 @@ static void op_unlock(worker_t *w, res_t *r)
     span_of(w, r, first, count, &a, &size);
     BOOL ok = VirtualUnlock(a, size);
     if (crossing) {
-        REQUIRE_ERR(&w->f, ok, ERROR_INVALID_ADDRESS, "unlock crossing the end");
+        REQUIRE_ERR(&w->f, ok, cross_err(a, size, ERROR_INVALID_ADDRESS), "unlock crossing the end");
         return;
     }
     bool all = true;
@@ -650,7 +661,10 @@ static void op_reset(worker_t *w, res_t *r, bool undo)
     span_of(w, r, first, count, &a, &size);
     char *p = VirtualAlloc(a, size, undo ? MEM_RESET_UNDO : MEM_RESET, random_prot(&w->rng) & 0xFF);
     if (crossing) {
-        REQUIRE_ERR(&w->f, p, ERROR_INVALID_ADDRESS, "reset crossing the end");
+        /* Past the top of user space the range itself is invalid (87), else 487. */
+        DWORD want = (uintptr_t)a + size > (uintptr_t)0x7FFFFFFF0000 ? ERROR_INVALID_PARAMETER
+                                                                     : ERROR_INVALID_ADDRESS;
+        REQUIRE_ERR(&w->f, p, want, "reset crossing the end");
         return;
     }
     if (undo && !p) {
@@ -877,7 +891,7 @@ static void shared_mutate(sworker_t *w, uintptr_t base, size_t np, int op)
     case OP_COMMIT: {
         void *p = VirtualAlloc(a, size, MEM_COMMIT, prot);
         if (crossing)
-            REQUIRE_ERR(&w->f, p, ERROR_INVALID_ADDRESS, "shared commit crossing");
+            REQUIRE_ERR(&w->f, p, cross_err(a, size, ERROR_INVALID_ADDRESS), "shared commit crossing");
         else
             ALLOWED(w, p == a, "shared commit", ERROR_COMMITMENT_LIMIT, ERROR_NOT_ENOUGH_MEMORY);
         break;
@@ -893,7 +907,7 @@ static void shared_mutate(sworker_t *w, uintptr_t base, size_t np, int op)
     case OP_PROTECT: {
         BOOL ok = VirtualProtect(a, size, prot, &old);
         if (crossing) {
-            REQUIRE_ERR(&w->f, ok, ERROR_INVALID_ADDRESS, "shared protect crossing");
+            REQUIRE_ERR(&w->f, ok, cross_err(a, size, ERROR_INVALID_ADDRESS), "shared protect crossing");
         } else {
             ALLOWED(w, ok, "shared protect", ERROR_INVALID_ADDRESS);
             REQUIRE(&w->f, ok ? valid_prot_value(old) : old == PAGE_NOACCESS,
@@ -904,7 +918,7 @@ static void shared_mutate(sworker_t *w, uintptr_t base, size_t np, int op)
     case OP_LOCK: {
         BOOL ok = VirtualLock(a, size);
         if (crossing)
-            REQUIRE_ERR(&w->f, ok, ERROR_INVALID_ADDRESS, "shared lock crossing");
+            REQUIRE_ERR(&w->f, ok, cross_err(a, size, ERROR_INVALID_ADDRESS), "shared lock crossing");
         else
             ALLOWED(w, ok, "shared lock", ERROR_INVALID_ADDRESS, ERROR_NOACCESS,
                     (DWORD)STATUS_GUARD_PAGE_VIOLATION, ERROR_WORKING_SET_QUOTA);
@@ -913,7 +927,7 @@ static void shared_mutate(sworker_t *w, uintptr_t base, size_t np, int op)
     case OP_UNLOCK: {
         BOOL ok = VirtualUnlock(a, size);
         if (crossing)
-            REQUIRE_ERR(&w->f, ok, ERROR_INVALID_ADDRESS, "shared unlock crossing");
+            REQUIRE_ERR(&w->f, ok, cross_err(a, size, ERROR_INVALID_ADDRESS), "shared unlock crossing");
         else
             ALLOWED(w, ok, "shared unlock", ERROR_NOT_LOCKED);
         break;
@@ -922,7 +936,7 @@ static void shared_mutate(sworker_t *w, uintptr_t base, size_t np, int op)
     case OP_RESET_UNDO: {
         void *p = VirtualAlloc(a, size, op == OP_RESET ? MEM_RESET : MEM_RESET_UNDO, PAGE_NOACCESS);
         if (crossing)
-            REQUIRE_ERR(&w->f, p, ERROR_INVALID_ADDRESS, "shared reset crossing");
+            REQUIRE_ERR(&w->f, p, cross_err(a, size, ERROR_INVALID_ADDRESS), "shared reset crossing");
         else if (op == OP_RESET)
             REQUIRE(&w->f, p == a, "shared reset: %u", GetLastError());
         else
