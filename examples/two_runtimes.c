@@ -5,7 +5,7 @@
  * its heap: it crosses its soft limit (the host tells it memory is low through its
  * ICLRMemoryNotificationCallback), then hits its hard limit: task-critical requests fail
  * at once with E_OUTOFMEMORY, an AppDomain-critical one waits and times out. It reacts
- * like a garbage collector would: it frees half of its heap, and the host tells it memory
+ * like a garbage collector would: it frees most of its heap, and the host tells it memory
  * is available again. The other runtime never notices.
  *
  * Build: cc two_runtimes.c $(pkg-config --cflags --libs hostmem) -o two_runtimes
@@ -113,8 +113,8 @@ int main(void)
     printf("  greedy: VirtualAlloc(1 MiB, eAppDomainCritical) waited 200 ms -> %s\n",
            hr == HOST_E_TIMEOUT ? "HOST_E_TIMEOUT" : "unexpected");
 
-    printf("greedy collects garbage: frees half of its blocks\n");
-    while (n > 4)
+    printf("greedy collects garbage: frees all but 2 MiB\n");
+    while (n > 2)
         mg->lpVtbl->VirtualFree(mg, blocks[--n], 0, MEM_RELEASE);
     wait_for(&lg, eMemoryAvailableHigh);
 
