@@ -194,6 +194,19 @@ static int check_committed(const maps_t *m, uintptr_t addr, size_t size, uint32_
     return HM_OK;
 }
 
+/* Reads the map and checks [addr, addr+size) is mapped and committed; *first = the
+ * protection of its first page. */
+static int mapped_committed(uintptr_t addr, size_t size, uint32_t *first)
+{
+    maps_t m;
+    int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
+    if (st != HM_OK)
+        return st;
+    st = check_committed(&m, addr, size, first);
+    maps_free(&m);
+    return st;
+}
+
 /* VirtualProtect on memory hostmem did not allocate: a pass-through to mprotect over a
  * fully mapped range. "---" pages are accepted too: the kernel cannot tell a reserved
  * range from committed pages someone made PAGE_NOACCESS, and a ported JIT must be able
@@ -202,13 +215,8 @@ int hm_foreign_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old
 {
     if (prot & HM_VM_GUARD)
         return HM_E_INVALID_PARAMETER;
-    maps_t m;
-    int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
-    if (st != HM_OK)
-        return st;
     uint32_t first;
-    st = check_committed(&m, addr, size, &first);
-    maps_free(&m);
+    int st = mapped_committed(addr, size, &first);
     if (st != HM_OK && st != HM_E_NOT_COMMITTED)
         return st;
     int err = hm_os.protect(HM_SITE_FOREIGN_PROTECT, (void *)addr, size, hm_os_prot_of(prot));
@@ -218,22 +226,10 @@ int hm_foreign_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old
     return HM_OK;
 }
 
-/* Reads the map and checks [addr, addr+size) is mapped and committed. */
-static int mapped_committed(uintptr_t addr, size_t size)
-{
-    maps_t m;
-    int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
-    if (st != HM_OK)
-        return st;
-    uint32_t first;
-    st = check_committed(&m, addr, size, &first);
-    maps_free(&m);
-    return st;
-}
-
 int hm_foreign_lock(uintptr_t addr, size_t size)
 {
-    int st = mapped_committed(addr, size);
+    uint32_t first;
+    int st = mapped_committed(addr, size, &first);
     if (st != HM_OK)
         return st;
     int err = hm_os.lock(HM_SITE_FOREIGN_LOCK, (void *)addr, size);
@@ -269,7 +265,8 @@ static int all_locked(const char *smaps, uintptr_t addr, uintptr_t end)
 
 int hm_foreign_unlock(uintptr_t addr, size_t size)
 {
-    int st = mapped_committed(addr, size);
+    uint32_t first;
+    int st = mapped_committed(addr, size, &first);
     if (st != HM_OK && st != HM_E_NOT_COMMITTED)
         return st;
     char *smaps;
