@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "os/linux.h"
@@ -74,16 +75,18 @@ static int os_advise(hm_os_site_t site, void *addr, size_t len, hm_os_advice_t a
     return errno;
 }
 
+/* mlock/munlock go straight to the kernel: sanitizer runtimes intercept the libc
+ * wrappers and turn them into no-ops, which would make VirtualLock lie in those builds. */
 static int os_lock(hm_os_site_t site, void *addr, size_t len)
 {
     (void)site;
-    return mlock(addr, len) == 0 ? 0 : errno;
+    return syscall(SYS_mlock, addr, len) == 0 ? 0 : errno;
 }
 
 static int os_unlock(hm_os_site_t site, void *addr, size_t len)
 {
     (void)site;
-    return munlock(addr, len) == 0 ? 0 : errno;
+    return syscall(SYS_munlock, addr, len) == 0 ? 0 : errno;
 }
 
 static int os_pagemap(hm_os_site_t site, uintptr_t addr, size_t npages, uint64_t *entries)

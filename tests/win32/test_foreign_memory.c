@@ -320,9 +320,13 @@ START_TEST(query_walk_tiles_user_space)
             else
                 ck_assert_msg(__builtin_popcount(m.Protect & 0xFFu) == 1, "Protect %#x at %#lx",
                               m.Protect, (unsigned long)base);
+#if !defined(__SANITIZE_ADDRESS__) && !(defined(__has_feature) && __has_feature(address_sanitizer))
+            /* (Under ASan the sanitizer's allocator grows its mappings between two queries,
+             * and the kernel merges them: the process itself changes under the walk.) */
             ck_assert_msg(!(prev.State == m.State && prev.AllocationBase == m.AllocationBase &&
                             prev.Protect == m.Protect && prev.Type == m.Type),
                           "region at %#lx continues the previous one", (unsigned long)base);
+#endif
             break;
         default:
             ck_abort_msg("State %#x at %#lx", m.State, (unsigned long)base);
