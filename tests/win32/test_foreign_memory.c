@@ -14,6 +14,17 @@
 
 #include "testlib.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HM_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HM_UNDER_ASAN 1
+#endif
+#endif
+#ifndef HM_UNDER_ASAN
+#define HM_UNDER_ASAN 0
+#endif
+
 #define TOP ((uintptr_t)0x7FFFFFFF0000)
 
 /* One /proc/self/maps line. */
@@ -320,7 +331,7 @@ START_TEST(query_walk_tiles_user_space)
             else
                 ck_assert_msg(__builtin_popcount(m.Protect & 0xFFu) == 1, "Protect %#x at %#lx",
                               m.Protect, (unsigned long)base);
-#if !defined(__SANITIZE_ADDRESS__) && !(defined(__has_feature) && __has_feature(address_sanitizer))
+#if !HM_UNDER_ASAN
             /* (Under ASan the sanitizer's allocator grows its mappings between two queries,
              * and the kernel merges them: the process itself changes under the walk.) */
             ck_assert_msg(!(prev.State == m.State && prev.AllocationBase == m.AllocationBase &&
