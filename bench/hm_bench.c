@@ -30,6 +30,7 @@
 #include "hostmem/hostmem.h"
 #include "hostmem/memoryapi.h"
 
+#include "bench.h"
 #include "report.h"
 #include "timing.h"
 
@@ -60,7 +61,7 @@ static int g_progress_tty;
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-static void die(const char *what)
+void die(const char *what)
 {
     fprintf(stderr, "\nhm_bench: %s failed (errno %d: %s, GetLastError %u)\n", what, errno,
             strerror(errno), (unsigned)GetLastError());
@@ -95,7 +96,7 @@ static void progress(const char *name, size_t done, size_t total)
     }
 }
 
-static size_t scaled(size_t normal, size_t quick)
+size_t scaled(size_t normal, size_t quick)
 {
     return g_cfg.quick ? quick : normal;
 }
@@ -107,13 +108,12 @@ static int selected(const char *id)
 
 /* ---- the paired measurement loop ----------------------------------------------------- */
 
-typedef void (*batch_fn)(void *ctx, size_t n);
 
 /*
  * Runs `warm` unrecorded rounds, then `rounds` recorded ones; each round times `batch` ops of
  * raw and of hostmem, in alternating order. Fills r->raw, r->hm and r->paired_ratio.
  */
-static void measure_pair(bench_result_t *r, batch_fn raw, void *raw_ctx, batch_fn hm,
+void measure_pair(bench_result_t *r, batch_fn raw, void *raw_ctx, batch_fn hm,
                          void *hm_ctx, size_t batch, size_t rounds)
 {
     size_t warm = rounds / 10 + 1;
@@ -803,7 +803,7 @@ int main(int argc, char **argv)
     }
     uint64_t start = bench_now_ns();
 
-    bench_result_t res[12];
+    bench_result_t res[16];
     memset(res, 0, sizeof res);
     size_t n = 0;
     /* RSS first: it must see hostmem before anything else has used it. */
@@ -825,6 +825,10 @@ int main(int argc, char **argv)
     }
     if (selected("virtualquery_100k"))
         bench_query(&res[n++]);
+    if (selected("host_valloc_free_64k"))
+        bench_host_valloc(&res[n++]);
+    if (selected("host_malloc_small"))
+        bench_host_malloc(&res[n++]);
 
     /* Version after the RSS scenario, so that call cannot count as hostmem's first use. */
     h.hostmem_version = hm_version_string();

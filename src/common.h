@@ -46,6 +46,7 @@
     X(HM_E_INVALID_HANDLE,           6,    "not the current process")                     \
     X(HM_E_BUDGET,                   1455, "the owning runtime's budget is exhausted")    \
     X(HM_E_NOT_OWNER,                5,    "the reservation belongs to another runtime")    \
+    X(HM_E_NOT_HOST,                 487,  "not memory the acting runtime's host gave out") \
     X(HM_E_RETRY,                    0,    "a reservation appeared meanwhile: ask again")
 
 typedef enum hm_status {

@@ -23,6 +23,7 @@ HRESULT hm_hresult_of(int status)
     case HM_E_COMMITMENT_LIMIT:
     case HM_E_BUDGET: return E_OUTOFMEMORY;
     case HM_E_NOACCESS: return E_POINTER;
+    case HM_E_NOT_HOST: return HOST_E_INVALIDOPERATION;
     default: return HRESULT_FROM_WIN32(hm_status_win32(status));
     }
 }
@@ -125,14 +126,12 @@ static HRESULT VirtualFree_(IHostMemoryManager *This, LPVOID lpAddress, SIZE_T d
     HRESULT hr = hm_rt_check(rt);
     if (hr != S_OK)
         return hr;
-    MEMORY_BASIC_INFORMATION mbi;
-    hm_vm_account_t *owner = NULL;
-    if (hm_win32_query(lpAddress, &mbi, sizeof mbi, &owner) == 0 || !owner)
-        return HOST_E_INVALIDOPERATION; /* not memory the host gave out */
     act(rt, eTaskCritical);
     BOOL ok = VirtualFree(lpAddress, dwSize, dwFreeType);
     int st = ok ? HM_OK : hm_win32_last_status();
     unact();
+    if (st == HM_E_NOT_HOST || st == HM_E_NOT_ALLOCATED)
+        return HOST_E_INVALIDOPERATION; /* not memory the host gave out */
     return hm_rt_after(rt, hm_hresult_of(st));
 }
 

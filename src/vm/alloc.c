@@ -103,7 +103,9 @@ int hm_vm_release(uintptr_t addr)
     hm_reservation_t *r = hm_record_lookup_lock(addr);
     if (!r)
         return HM_E_NOT_ALLOCATED;
-    int st = addr != r->base ? HM_E_NOT_AT_BASE : !hm_may_touch(r) ? HM_E_NOT_OWNER : release_locked(r);
+    int st = hm_may_touch(r);
+    if (st == HM_OK)
+        st = addr != r->base ? HM_E_NOT_AT_BASE : release_locked(r);
     hm_record_unlock(r);
     if (st == HM_OK)
         hm_record_put(r);
@@ -136,7 +138,9 @@ int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **
     hm_reservation_t *r = hm_record_lookup_lock(addr);
     if (!r)
         return HM_E_NOT_ALLOCATED;
-    int st = !hm_may_touch(r) ? HM_E_NOT_OWNER : size > r->base + r->size - addr ? crossing : HM_OK;
+    int st = hm_may_touch(r);
+    if (st == HM_OK && size > r->base + r->size - addr)
+        st = crossing;
     if (st != HM_OK) {
         hm_record_unlock(r);
         return st;

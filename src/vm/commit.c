@@ -44,11 +44,9 @@ int hm_vm_decommit(uintptr_t addr, size_t size)
     hm_reservation_t *r = hm_record_lookup_lock(addr);
     if (!r)
         return HM_E_NOT_ALLOCATED;
-    int st = HM_OK;
-    if (!hm_may_touch(r)) {
-        st = HM_E_NOT_OWNER;
+    int st = hm_may_touch(r);
+    if (st != HM_OK)
         goto out;
-    }
     if (size == 0) {
         if (addr != r->base) {
             st = HM_E_NOT_AT_BASE;

@@ -27,11 +27,13 @@ static inline int hm_status_of_errno(int err)
     return HM_E_NO_MEMORY;
 }
 
-/* May the calling thread change r? (A call acting for an account owns only its own.) */
-static inline bool hm_may_touch(const hm_reservation_t *r)
+/* May the calling thread change r? HM_OK; HM_E_NOT_OWNER if r belongs to another account
+ * than the acting one; HM_E_NOT_HOST if a call acting for an account meets the process's
+ * own memory (not given out by a host). */
+static inline int hm_may_touch(const hm_reservation_t *r)
 {
     hm_vm_account_t *a = hm_vm_acting();
-    return !a || r->account == a;
+    return !a || r->account == a ? HM_OK : r->account ? HM_E_NOT_OWNER : HM_E_NOT_HOST;
 }
 
 /* Page range [first, end) of r for [addr, addr+size), which the caller checked is inside. */
