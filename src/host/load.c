@@ -30,7 +30,8 @@ static bool read_u64(const char *dir, const char *file, uint64_t *out)
     return ok;
 }
 
-/* The process's own cgroup v2 directory, from /proc/self/cgroup ("0::/path"). */
+/* The process's own cgroup v2 directory, from /proc/self/cgroup ("0::/path"), under
+ * /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid v1/v2 system. */
 static bool own_cgroup_dir(char *out, size_t cap)
 {
     char *buf;
@@ -42,6 +43,9 @@ static bool own_cgroup_dir(char *out, size_t cap)
     if (ok) {
         p[strcspn(p, "\n")] = '\0';
         snprintf(out, cap, "/sys/fs/cgroup%s", p + 3);
+        uint64_t probe;
+        if (!read_u64(out, "memory.current", &probe))
+            snprintf(out, cap, "/sys/fs/cgroup/unified%s", p + 3);
     }
     free(buf);
     return ok;

@@ -4,7 +4,8 @@
  *
  * It starts on the first registration and stops at hm_host_destroy. It wakes when a
  * budget crosses a runtime's soft limit (eventfd), when the kernel's PSI trigger reports
- * memory stalls (some 150 ms in 1 s; pressure is then assumed for 2 s), or every
+ * memory stalls (some 150 ms in a 2 s window, the shortest an unprivileged trigger may
+ * use; pressure is then assumed for 2 s), or every
  * poll_interval_ms to re-read cgroup and meminfo load. A runtime is told only when its
  * state changes; callbacks run with no lock of ours held (references are taken under
  * host->lock, the call is made after it is released).
@@ -84,7 +85,7 @@ static void *notifier_main(void *arg)
 {
     hm_host_t *host = arg;
     const char *psi_path = host->psi_path ? host->psi_path : "/proc/pressure/memory";
-    int psi = *psi_path ? hm_os_psi_open(psi_path, 150000, 1000000) : -1;
+    int psi = *psi_path ? hm_os_psi_open(psi_path, 150000, 2000000) : -1;
     double pressure_until = 0;
     while (!atomic_load(&host->stopping)) {
         unsigned ev = hm_os_wait_events(host->wake_fd, psi, host->poll_ms);

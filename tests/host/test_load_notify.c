@@ -181,6 +181,21 @@ START_TEST(host_destroy_stops_the_notifier_and_releases_callbacks)
 }
 END_TEST
 
+START_TEST(the_kernels_psi_trigger_does_not_stop_delivery)
+{
+    hm_host_destroy(host);
+    hm_host_config_t cfg = {.cb_size = sizeof cfg, .poll_interval_ms = 20}; /* real PSI file */
+    ck_assert_int_eq(hm_host_create(&cfg, &host), 0);
+    IHostMemoryManager *m = runtime(16 * MIB, 8 * MIB);
+    counter_t c = {.iface.lpVtbl = &cb_vtbl, .refs = 1};
+    ck_assert_int_eq(m->lpVtbl->RegisterMemoryNotificationCallback(m, &c.iface), S_OK);
+    for (int i = 0; i < 300 && !atomic_load(&c.calls); i++)
+        usleep(10000);
+    ck_assert_int_ge(atomic_load(&c.calls), 1);
+    m->lpVtbl->Release(m);
+}
+END_TEST
+
 static TCase *tc(const char *name, const TTest *t)
 {
     TCase *c = tcase_create(name);
@@ -197,6 +212,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc("notify_budget_thresholds_drive_transitions_only", budget_thresholds_drive_transitions_only));
     suite_add_tcase(s, tc("notify_a_simulated_cgroup_limit_is_notified", a_simulated_cgroup_limit_is_notified));
     suite_add_tcase(s, tc("notify_host_destroy_stops_the_notifier_and_releases_callbacks", host_destroy_stops_the_notifier_and_releases_callbacks));
+    suite_add_tcase(s, tc("notify_the_kernels_psi_trigger_does_not_stop_delivery", the_kernels_psi_trigger_does_not_stop_delivery));
     return s;
 }
 
