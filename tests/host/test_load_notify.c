@@ -84,10 +84,10 @@ START_TEST(load_takes_the_tightest_of_budget_cgroup_and_machine)
     ck_assert_uint_eq(load, 75); /* budget: 6 of 8 MiB */
     ck_assert_uint_eq(avail, 2 * MIB);
     put("memory.high", "4194304\n");
-    put("memory.current", "3984588\n"); /* 95 % of memory.high */
+    put("memory.current", "3984589\n"); /* 95 % of memory.high */
     ck_assert_int_eq(m->lpVtbl->GetMemoryLoad(m, &load, &avail), S_OK);
     ck_assert_uint_eq(load, 95);
-    ck_assert_uint_eq(avail, 4194304 - 3984588);
+    ck_assert_uint_eq(avail, 4194304 - 3984589);
     m->lpVtbl->Release(m);
 }
 END_TEST
@@ -131,7 +131,8 @@ static int wait_for(counter_t *c, int want)
 START_TEST(budget_thresholds_drive_transitions_only)
 {
     IHostMemoryManager *m = runtime(16 * MIB, 8 * MIB);
-    counter_t c = {.iface.lpVtbl = &cb_vtbl, .refs = 1};
+    static counter_t c; /* COM: it must outlive the host's reference */
+    c = (counter_t){.iface.lpVtbl = &cb_vtbl, .refs = 1};
     ck_assert_int_eq(m->lpVtbl->RegisterMemoryNotificationCallback(m, &c.iface), S_OK);
     ck_assert_int_eq(wait_for(&c, eMemoryAvailableHigh), eMemoryAvailableHigh);
     usleep(100000); /* several polls: still one call, no repeats without a transition */
@@ -152,7 +153,8 @@ END_TEST
 START_TEST(a_simulated_cgroup_limit_is_notified)
 {
     IHostMemoryManager *m = runtime(0, 0);
-    counter_t c = {.iface.lpVtbl = &cb_vtbl, .refs = 1};
+    static counter_t c; /* COM: it must outlive the host's reference */
+    c = (counter_t){.iface.lpVtbl = &cb_vtbl, .refs = 1};
     ck_assert_int_eq(m->lpVtbl->RegisterMemoryNotificationCallback(m, &c.iface), S_OK);
     ck_assert_int_eq(wait_for(&c, eMemoryAvailableHigh), eMemoryAvailableHigh);
     put("memory.max", "100000000\n");
@@ -167,7 +169,8 @@ END_TEST
 START_TEST(host_destroy_stops_the_notifier_and_releases_callbacks)
 {
     IHostMemoryManager *m = runtime(0, 0);
-    counter_t c = {.iface.lpVtbl = &cb_vtbl, .refs = 1};
+    static counter_t c; /* COM: it must outlive the host's reference */
+    c = (counter_t){.iface.lpVtbl = &cb_vtbl, .refs = 1};
     ck_assert_int_eq(m->lpVtbl->RegisterMemoryNotificationCallback(m, &c.iface), S_OK);
     ck_assert_int_eq(wait_for(&c, eMemoryAvailableHigh), eMemoryAvailableHigh);
     m->lpVtbl->Release(m);
@@ -187,7 +190,8 @@ START_TEST(the_kernels_psi_trigger_does_not_stop_delivery)
     hm_host_config_t cfg = {.cb_size = sizeof cfg, .poll_interval_ms = 20}; /* real PSI file */
     ck_assert_int_eq(hm_host_create(&cfg, &host), 0);
     IHostMemoryManager *m = runtime(16 * MIB, 8 * MIB);
-    counter_t c = {.iface.lpVtbl = &cb_vtbl, .refs = 1};
+    static counter_t c; /* COM: it must outlive the host's reference */
+    c = (counter_t){.iface.lpVtbl = &cb_vtbl, .refs = 1};
     ck_assert_int_eq(m->lpVtbl->RegisterMemoryNotificationCallback(m, &c.iface), S_OK);
     for (int i = 0; i < 300 && !atomic_load(&c.calls); i++)
         usleep(10000);
@@ -196,9 +200,8 @@ START_TEST(the_kernels_psi_trigger_does_not_stop_delivery)
 }
 END_TEST
 
-static TCase *tc(const char *name, const TTest *t)
+static TCase *tc(TCase *c, const TTest *t)
 {
-    TCase *c = tcase_create(name);
     tcase_add_checked_fixture(c, setup, teardown);
     tcase_add_test(c, t);
     return c;
@@ -207,12 +210,12 @@ static TCase *tc(const char *name, const TTest *t)
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("load_notify");
-    suite_add_tcase(s, tc("load_is_the_machine_view_without_other_limits", load_is_the_machine_view_without_other_limits));
-    suite_add_tcase(s, tc("load_takes_the_tightest_of_budget_cgroup_and_machine", load_takes_the_tightest_of_budget_cgroup_and_machine));
-    suite_add_tcase(s, tc("notify_budget_thresholds_drive_transitions_only", budget_thresholds_drive_transitions_only));
-    suite_add_tcase(s, tc("notify_a_simulated_cgroup_limit_is_notified", a_simulated_cgroup_limit_is_notified));
-    suite_add_tcase(s, tc("notify_host_destroy_stops_the_notifier_and_releases_callbacks", host_destroy_stops_the_notifier_and_releases_callbacks));
-    suite_add_tcase(s, tc("notify_the_kernels_psi_trigger_does_not_stop_delivery", the_kernels_psi_trigger_does_not_stop_delivery));
+    suite_add_tcase(s, tc(tcase_create("load_is_the_machine_view_without_other_limits"), load_is_the_machine_view_without_other_limits));
+    suite_add_tcase(s, tc(tcase_create("load_takes_the_tightest_of_budget_cgroup_and_machine"), load_takes_the_tightest_of_budget_cgroup_and_machine));
+    suite_add_tcase(s, tc(tcase_create("notify_budget_thresholds_drive_transitions_only"), budget_thresholds_drive_transitions_only));
+    suite_add_tcase(s, tc(tcase_create("notify_a_simulated_cgroup_limit_is_notified"), a_simulated_cgroup_limit_is_notified));
+    suite_add_tcase(s, tc(tcase_create("notify_host_destroy_stops_the_notifier_and_releases_callbacks"), host_destroy_stops_the_notifier_and_releases_callbacks));
+    suite_add_tcase(s, tc(tcase_create("notify_the_kernels_psi_trigger_does_not_stop_delivery"), the_kernels_psi_trigger_does_not_stop_delivery));
     return s;
 }
 

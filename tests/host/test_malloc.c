@@ -150,9 +150,8 @@ START_TEST(debug_alloc_and_calls_after_teardown)
 }
 END_TEST
 
-static TCase *tc(const char *name, const TTest *t)
+static TCase *tc(TCase *c, const TTest *t)
 {
-    TCase *c = tcase_create(name);
     tcase_add_checked_fixture(c, setup, teardown);
     tcase_add_test(c, t);
     return c;
@@ -161,12 +160,12 @@ static TCase *tc(const char *name, const TTest *t)
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("malloc");
-    suite_add_tcase(s, tc("malloc_create_malloc_validates_and_follows_com", create_malloc_validates_and_follows_com));
-    suite_add_tcase(s, tc("malloc_blocks_are_charged_to_the_runtime_budget", blocks_are_charged_to_the_runtime_budget));
-    suite_add_tcase(s, tc("malloc_over_budget_alloc_fails_with_out_of_memory", over_budget_alloc_fails_with_out_of_memory));
-    suite_add_tcase(s, tc("malloc_foreign_interior_and_double_frees_are_invalid_operation", foreign_interior_and_double_frees_are_invalid_operation));
-    suite_add_tcase(s, tc("malloc_executable_heaps_hand_out_executable_memory", executable_heaps_hand_out_executable_memory));
-    suite_add_tcase(s, tc("malloc_debug_alloc_and_calls_after_teardown", debug_alloc_and_calls_after_teardown));
+    suite_add_tcase(s, tc(tcase_create("malloc_create_malloc_validates_and_follows_com"), create_malloc_validates_and_follows_com));
+    suite_add_tcase(s, tc(tcase_create("malloc_blocks_are_charged_to_the_runtime_budget"), blocks_are_charged_to_the_runtime_budget));
+    suite_add_tcase(s, tc(tcase_create("malloc_over_budget_alloc_fails_with_out_of_memory"), over_budget_alloc_fails_with_out_of_memory));
+    suite_add_tcase(s, tc(tcase_create("malloc_foreign_interior_and_double_frees_are_invalid_operation"), foreign_interior_and_double_frees_are_invalid_operation));
+    suite_add_tcase(s, tc(tcase_create("malloc_executable_heaps_hand_out_executable_memory"), executable_heaps_hand_out_executable_memory));
+    suite_add_tcase(s, tc(tcase_create("malloc_debug_alloc_and_calls_after_teardown"), debug_alloc_and_calls_after_teardown));
     return s;
 }
 

@@ -220,8 +220,10 @@ START_TEST(runtimes_cannot_touch_each_others_regions)
     ck_assert_int_eq(b->lpVtbl->VirtualFree(b, pa, 4096, MEM_DECOMMIT), HOST_E_NOT_OWNER);
     ck_assert_int_eq(b->lpVtbl->VirtualProtect(b, pa, 4096, PAGE_READONLY, &old), HOST_E_NOT_OWNER);
     ck_assert_int_eq(b->lpVtbl->VirtualQuery(b, pa, &mbi, sizeof mbi, &n), HOST_E_NOT_OWNER);
-    ck_assert_int_eq(b->lpVtbl->VirtualAlloc(b, pa, 4096, MEM_COMMIT, PAGE_NOACCESS, eTaskCritical, &pa),
+    void *pb = (void *)1;
+    ck_assert_int_eq(b->lpVtbl->VirtualAlloc(b, pa, 4096, MEM_COMMIT, PAGE_NOACCESS, eTaskCritical, &pb),
                      HOST_E_NOT_OWNER);
+    ck_assert_ptr_null(pb);
     ck_assert_region(pa, pa, pa, PAGE_READWRITE, 65536, MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE);
     ck_assert_uint_eq(((unsigned char *)pa)[65535], 0x5A);
     ck_assert_int_eq(a->lpVtbl->VirtualQuery(a, pa, &mbi, sizeof mbi, &n), S_OK);
@@ -307,9 +309,8 @@ START_TEST(address_space_account_remembers_sizes)
 }
 END_TEST
 
-static TCase *tc(const char *name, const TTest *t)
+static TCase *tc(TCase *c, const TTest *t)
 {
-    TCase *c = tcase_create(name);
     tcase_add_checked_fixture(c, setup, teardown);
     tcase_add_test(c, t);
     tcase_set_timeout(c, 30);
@@ -319,19 +320,19 @@ static TCase *tc(const char *name, const TTest *t)
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("manager");
-    suite_add_tcase(s, tc("manager_vtable_has_windows_slot_order", vtable_has_windows_slot_order));
-    suite_add_tcase(s, tc("manager_query_interface_follows_com_rules", query_interface_follows_com_rules));
-    suite_add_tcase(s, tc("manager_calls_outside_started_are_clr_not_available", calls_outside_started_are_clr_not_available));
-    suite_add_tcase(s, tc("manager_task_critical_fails_at_once_over_budget", task_critical_fails_at_once_over_budget));
-    suite_add_tcase(s, tc("manager_process_critical_may_use_the_reserve", process_critical_may_use_the_reserve));
-    suite_add_tcase(s, tc("manager_appdomain_wait_is_woken_by_a_free_on_another_thread", appdomain_wait_is_woken_by_a_free_on_another_thread));
-    suite_add_tcase(s, tc("manager_appdomain_wait_ends_at_its_deadline", appdomain_wait_ends_at_its_deadline));
-    suite_add_tcase(s, tc("manager_appdomain_wait_is_abandoned_by_stop_and_by_cancel", appdomain_wait_is_abandoned_by_stop_and_by_cancel));
-    suite_add_tcase(s, tc("manager_runtimes_cannot_touch_each_others_regions", runtimes_cannot_touch_each_others_regions));
-    suite_add_tcase(s, tc("manager_freeing_memory_the_host_did_not_give_is_invalid_operation", freeing_memory_the_host_did_not_give_is_invalid_operation));
-    suite_add_tcase(s, tc("manager_win32_failures_map_to_hresults", win32_failures_map_to_hresults));
-    suite_add_tcase(s, tc("manager_an_internal_inconsistency_fails_once_then_poisons", an_internal_inconsistency_fails_once_then_poisons));
-    suite_add_tcase(s, tc("manager_address_space_account_remembers_sizes", address_space_account_remembers_sizes));
+    suite_add_tcase(s, tc(tcase_create("manager_vtable_has_windows_slot_order"), vtable_has_windows_slot_order));
+    suite_add_tcase(s, tc(tcase_create("manager_query_interface_follows_com_rules"), query_interface_follows_com_rules));
+    suite_add_tcase(s, tc(tcase_create("manager_calls_outside_started_are_clr_not_available"), calls_outside_started_are_clr_not_available));
+    suite_add_tcase(s, tc(tcase_create("manager_task_critical_fails_at_once_over_budget"), task_critical_fails_at_once_over_budget));
+    suite_add_tcase(s, tc(tcase_create("manager_process_critical_may_use_the_reserve"), process_critical_may_use_the_reserve));
+    suite_add_tcase(s, tc(tcase_create("manager_appdomain_wait_is_woken_by_a_free_on_another_thread"), appdomain_wait_is_woken_by_a_free_on_another_thread));
+    suite_add_tcase(s, tc(tcase_create("manager_appdomain_wait_ends_at_its_deadline"), appdomain_wait_ends_at_its_deadline));
+    suite_add_tcase(s, tc(tcase_create("manager_appdomain_wait_is_abandoned_by_stop_and_by_cancel"), appdomain_wait_is_abandoned_by_stop_and_by_cancel));
+    suite_add_tcase(s, tc(tcase_create("manager_runtimes_cannot_touch_each_others_regions"), runtimes_cannot_touch_each_others_regions));
+    suite_add_tcase(s, tc(tcase_create("manager_freeing_memory_the_host_did_not_give_is_invalid_operation"), freeing_memory_the_host_did_not_give_is_invalid_operation));
+    suite_add_tcase(s, tc(tcase_create("manager_win32_failures_map_to_hresults"), win32_failures_map_to_hresults));
+    suite_add_tcase(s, tc(tcase_create("manager_an_internal_inconsistency_fails_once_then_poisons"), an_internal_inconsistency_fails_once_then_poisons));
+    suite_add_tcase(s, tc(tcase_create("manager_address_space_account_remembers_sizes"), address_space_account_remembers_sizes));
     return s;
 }
 
