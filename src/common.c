@@ -1,5 +1,5 @@
 /*
- * common.c — the status table (generated from HM_STATUS_LIST) and hm_panic.
+ * common.c — the status → Win32 error table (generated from HM_STATUS_LIST) and hm_panic.
  * No state, no locks.
  */
 #include "common.h"
@@ -8,27 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    uint32_t win32;
-} status_table[] = {
-#define HM_X_ROW(name, win32, msg) {#name ": " msg, (uint32_t)(win32)},
+static const uint32_t status_win32[] = {
+#define HM_X_ROW(name, win32, msg) (uint32_t)(win32),
     HM_STATUS_LIST(HM_X_ROW)
 #undef HM_X_ROW
 };
-
-const char *hm_status_name(int status)
-{
-    if (status < 0 || status >= HM_STATUS_COUNT)
-        return "unknown status";
-    return status_table[status].name;
-}
 
 uint32_t hm_status_win32(int status)
 {
     if (status < 0 || status >= HM_STATUS_COUNT)
         return 87;
-    return status_table[status].win32;
+    return status_win32[status];
 }
 
 _Noreturn void hm_panic(const char *what, uintptr_t addr, size_t size, int err)

@@ -3,8 +3,8 @@
  * errors, and the page/granule constants.
  *
  * Status codes are the currency of src/vm/ (0 = HM_OK). One X-macro list names each code,
- * gives the Win32 error it becomes at the API boundary, and a message; hm_status_name()
- * and hm_status_win32() are generated from it, so the mapping lives in one place.
+ * gives the Win32 error it becomes at the API boundary, and a message; hm_status_win32()
+ * is generated from it, so the mapping lives in one place.
  */
 #ifndef HM_COMMON_H
 #define HM_COMMON_H
@@ -56,7 +56,6 @@ typedef enum hm_status {
     HM_STATUS_COUNT
 } hm_status_t;
 
-const char *hm_status_name(int status);
 uint32_t hm_status_win32(int status);
 
 /* Fatal: a rollback failed or an invariant broke. Prints context and aborts. */

@@ -3,7 +3,7 @@
  *
  * Commit: charge the pages not yet committed, make room in the run list, mprotect the
  * range to the new protection (fresh pages read zero), then record it. Decommit: replace
- * the range with a fresh PROT_NONE mapping (one mmap(MAP_FIXED): drops the pages, their
+ * the range with a fresh PROT_NONE mapping (one MAP_FIXED mmap: drops the pages, their
  * kernel commit charge and any mlock), then record it and uncharge. Both make exactly one
  * syscall after every fallible step, so a failure changes nothing.
  * Locking: the reservation's lock is held across the syscall (record.h).

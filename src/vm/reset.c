@@ -1,7 +1,7 @@
 /*
  * reset.c — MEM_RESET and MEM_RESET_UNDO.
  *
- * Reset: madvise(MADV_FREE) over the committed, unlocked pages of the range: the kernel
+ * Reset: madvise with MADV_FREE over the committed, unlocked pages of the range: the kernel
  * may drop them under pressure (they then read zero); pages stay committed; reserved
  * pages in the range are fine (Windows allows it). Undo: every committed, unlocked page
  * of the range must still hold its own page (see still_held()), else the call fails
