@@ -133,6 +133,12 @@ size_t hm_vm_release_account(hm_vm_account_t *a)
     return acc.n;
 }
 
+bool hm_touches_reservation(uintptr_t addr, size_t size)
+{
+    uint64_t first = addr >> HM_PAGE_SHIFT, end = (addr + size) >> HM_PAGE_SHIFT;
+    return hm_index_next_used(first, end) != end;
+}
+
 int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **out)
 {
     hm_reservation_t *r = hm_record_lookup_lock(addr);

@@ -15,9 +15,9 @@ int hm_vm_commit(uintptr_t addr, size_t size, uint32_t prot)
     if ((prot & HM_VM_GUARD) && hm_guard_arm() != 0)
         return HM_E_NO_MEMORY;
     hm_reservation_t *r;
-    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
+    int st = hm_lock_inside(addr, size, &r);
     if (st != HM_OK)
-        return st == HM_E_NOT_ALLOCATED ? HM_E_NOT_MAPPED : st;
+        return st;
     uint64_t first, end, npages = hm_record_npages(r);
     hm_page_range(r, addr, size, &first, &end);
     uint64_t fresh = hm_runs_count(&r->runs, npages, first, end, HM_RUN_COMMITTED, 0)

@@ -50,6 +50,17 @@ static inline void hm_page_range(const hm_reservation_t *r, uintptr_t addr, size
  * its end (then nothing is locked). */
 int hm_lock_range(uintptr_t addr, size_t size, int crossing, hm_reservation_t **out);
 
+/* hm_lock_range for calls that only work inside a reservation: a range not in one, or
+ * running past its end, is HM_E_NOT_MAPPED. */
+static inline int hm_lock_inside(uintptr_t addr, size_t size, hm_reservation_t **out)
+{
+    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, out);
+    return st == HM_E_NOT_ALLOCATED ? HM_E_NOT_MAPPED : st;
+}
+
+/* True if any page of [addr, addr+size) belongs to a hostmem reservation. */
+bool hm_touches_reservation(uintptr_t addr, size_t size);
+
 /* Installs the guard-page fault handler (idempotent). */
 int hm_guard_arm(void);
 

@@ -7,7 +7,6 @@
  * Locking: reservation lock held across the syscall.
  */
 #include "vm/foreign.h"
-#include "vm/index.h"
 #include "vm/internal.h"
 
 /* Clears the guard of the first guard page in [first, end). */
@@ -73,8 +72,7 @@ static int lock_or_unlock(uintptr_t addr, size_t size, bool lock)
     hm_reservation_t *r;
     int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
     if (st == HM_E_NOT_ALLOCATED) {
-        uint64_t first = addr >> HM_PAGE_SHIFT, end = (addr + size) >> HM_PAGE_SHIFT;
-        if (hm_index_next_used(first, end) != end)
+        if (hm_touches_reservation(addr, size))
             return HM_E_NOT_MAPPED;
         return lock ? hm_foreign_lock(addr, size) : hm_foreign_unlock(addr, size);
     }

@@ -7,7 +7,6 @@
  * across the mprotect.
  */
 #include "vm/foreign.h"
-#include "vm/index.h"
 #include "vm/internal.h"
 
 #define CACHE_BITS ((uint32_t)(HM_VM_NOCACHE | HM_VM_WRITECOMBINE))
@@ -19,8 +18,7 @@ int hm_vm_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old_prot
     hm_reservation_t *r;
     int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
     if (st == HM_E_NOT_ALLOCATED) {
-        uint64_t first = addr >> HM_PAGE_SHIFT, end = (addr + size) >> HM_PAGE_SHIFT;
-        if (hm_index_next_used(first, end) != end)
+        if (hm_touches_reservation(addr, size))
             return HM_E_NOT_MAPPED; /* runs into a hostmem reservation */
         return hm_foreign_protect(addr, size, prot, old_prot);
     }

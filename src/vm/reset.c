@@ -53,9 +53,9 @@ static int reset_runs(hm_reservation_t *r, uint64_t first, uint64_t end)
 int hm_vm_reset(uintptr_t addr, size_t size)
 {
     hm_reservation_t *r;
-    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
+    int st = hm_lock_inside(addr, size, &r);
     if (st != HM_OK)
-        return st == HM_E_NOT_ALLOCATED ? HM_E_NOT_MAPPED : st;
+        return st;
     uint64_t first, end;
     hm_page_range(r, addr, size, &first, &end);
     st = reset_runs(r, first, end);
@@ -128,9 +128,9 @@ static int redirty(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val)
 int hm_vm_reset_undo(uintptr_t addr, size_t size)
 {
     hm_reservation_t *r;
-    int st = hm_lock_range(addr, size, HM_E_NOT_MAPPED, &r);
+    int st = hm_lock_inside(addr, size, &r);
     if (st != HM_OK)
-        return st == HM_E_NOT_ALLOCATED ? HM_E_NOT_MAPPED : st;
+        return st;
     uint64_t first, end;
     hm_page_range(r, addr, size, &first, &end);
     st = for_each_piece(r, first, end, check_resident);
