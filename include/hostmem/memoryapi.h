@@ -218,6 +218,45 @@ typedef struct _MEMORYSTATUSEX {
     DWORDLONG ullAvailExtendedVirtual;
 } MEMORYSTATUSEX, *LPMEMORYSTATUSEX;
 
+
+/* ---- VirtualAlloc2 extended parameters ---------------------------------------------------- */
+typedef enum MEM_EXTENDED_PARAMETER_TYPE {
+    MemExtendedParameterInvalidType = 0,
+    MemExtendedParameterAddressRequirements = 1,
+    MemExtendedParameterNumaNode = 2,
+    MemExtendedParameterPartitionHandle = 3,
+    MemExtendedParameterUserPhysicalHandle = 4,
+    MemExtendedParameterAttributeFlags = 5,
+    MemExtendedParameterMax = 6
+} MEM_EXTENDED_PARAMETER_TYPE, *PMEM_EXTENDED_PARAMETER_TYPE;
+
+#define MEM_EXTENDED_PARAMETER_TYPE_BITS 8
+#define MEM_EXTENDED_PARAMETER_GRAPHICS 0x01u
+#define MEM_EXTENDED_PARAMETER_NONPAGED 0x02u
+#define MEM_EXTENDED_PARAMETER_ZERO_PAGES_OPTIONAL 0x04u
+#define MEM_EXTENDED_PARAMETER_NONPAGED_LARGE 0x08u
+#define MEM_EXTENDED_PARAMETER_NONPAGED_HUGE 0x10u
+
+typedef struct _MEM_ADDRESS_REQUIREMENTS {
+    PVOID LowestStartingAddress;
+    PVOID HighestEndingAddress; /* inclusive last byte; NULL = no bound */
+    SIZE_T Alignment;           /* power of two >= 64 KiB; 0 = 64 KiB */
+} MEM_ADDRESS_REQUIREMENTS, *PMEM_ADDRESS_REQUIREMENTS;
+
+typedef struct __attribute__((aligned(8))) MEM_EXTENDED_PARAMETER {
+    struct {
+        DWORD64 Type : MEM_EXTENDED_PARAMETER_TYPE_BITS;
+        DWORD64 Reserved : 64 - MEM_EXTENDED_PARAMETER_TYPE_BITS;
+    };
+    union {
+        DWORD64 ULong64;
+        PVOID Pointer;
+        SIZE_T Size;
+        HANDLE Handle;
+        DWORD ULong;
+    };
+} MEM_EXTENDED_PARAMETER, *PMEM_EXTENDED_PARAMETER;
+
 #if !defined(__cplusplus)
 _Static_assert(sizeof(DWORD) == 4 && sizeof(BOOL) == 4 && sizeof(WORD) == 2, "LLP64 widths");
 _Static_assert(sizeof(MEMORY_BASIC_INFORMATION) == 48, "MEMORY_BASIC_INFORMATION is 48 bytes");
@@ -238,6 +277,10 @@ _Static_assert(offsetof(SYSTEM_INFO, wProcessorRevision) == 46, "SYSTEM_INFO lay
 _Static_assert(sizeof(MEMORYSTATUSEX) == 64, "MEMORYSTATUSEX is 64 bytes");
 _Static_assert(offsetof(MEMORYSTATUSEX, ullTotalPhys) == 8, "MEMORYSTATUSEX layout");
 _Static_assert(offsetof(MEMORYSTATUSEX, ullAvailExtendedVirtual) == 56, "MEMORYSTATUSEX layout");
+_Static_assert(sizeof(MEM_EXTENDED_PARAMETER) == 16, "MEM_EXTENDED_PARAMETER is 16 bytes");
+_Static_assert(offsetof(MEM_EXTENDED_PARAMETER, ULong64) == 8, "MEM_EXTENDED_PARAMETER layout");
+_Static_assert(sizeof(MEM_ADDRESS_REQUIREMENTS) == 24, "MEM_ADDRESS_REQUIREMENTS is 24 bytes");
+_Static_assert(offsetof(MEM_ADDRESS_REQUIREMENTS, Alignment) == 16, "MEM_ADDRESS_REQUIREMENTS layout");
 #endif
 
 /* ---- Functions ---------------------------------------------------------------------------- */
@@ -254,6 +297,26 @@ HM_API BOOL WINAPI VirtualProtectFromApp(PVOID lpAddress, SIZE_T dwSize, ULONG f
                                          PULONG lpflOldProtect);
 HM_API BOOL WINAPI VirtualLock(LPVOID lpAddress, SIZE_T dwSize);
 HM_API BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize);
+HM_API PVOID WINAPI VirtualAlloc2(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+                                  ULONG AllocationType, ULONG PageProtection,
+                                  MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                  ULONG ParameterCount);
+HM_API PVOID WINAPI VirtualAlloc2FromApp(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+                                         ULONG AllocationType, ULONG PageProtection,
+                                         MEM_EXTENDED_PARAMETER *ExtendedParameters,
+                                         ULONG ParameterCount);
+HM_API UINT WINAPI GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSize,
+                                 PVOID *lpAddresses, ULONG_PTR *lpdwCount,
+                                 LPDWORD lpdwGranularity);
+HM_API UINT WINAPI ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize);
+HM_API BOOL WINAPI AllocateUserPhysicalPages(HANDLE hProcess, PULONG_PTR NumberOfPages,
+                                             PULONG_PTR PageArray);
+HM_API BOOL WINAPI FreeUserPhysicalPages(HANDLE hProcess, PULONG_PTR NumberOfPages,
+                                         PULONG_PTR PageArray);
+HM_API BOOL WINAPI MapUserPhysicalPages(PVOID VirtualAddress, ULONG_PTR NumberOfPages,
+                                        PULONG_PTR PageArray);
+HM_API BOOL WINAPI MapUserPhysicalPagesScatter(PVOID *VirtualAddresses, ULONG_PTR NumberOfPages,
+                                               PULONG_PTR PageArray);
 HM_API void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 HM_API void WINAPI GetNativeSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 HM_API SIZE_T WINAPI GetLargePageMinimum(void);

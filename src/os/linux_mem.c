@@ -138,6 +138,8 @@ void hm_os_flush_icache(void *addr, size_t len)
         .lock = os_lock, .unlock = os_unlock, .pagemap = os_pagemap,                     \
         .read_file = hm_os_linux_read_file, .alloc = os_alloc,                           \
         .fault_handler = hm_os_linux_fault_handler,                                      \
+        HM_OS_LINUX_WATCH_OPS                                                            \
+        HM_OS_LINUX_PHYS_OPS                                                             \
     }
 
 const hm_os_ops_t hm_os_default = LINUX_OPS;

@@ -20,8 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*          site                 os call     what the call does there */
-#define HM_OS_SITE_LIST(X)                                                                  \
+/* The sites, in groups (one per feature). Each group is a list of
+ *          site                 os call     what the call does there */
+#define HM_OS_SITE_LIST(X) \
+    HM_OS_SITES_CORE(X) HM_OS_SITES_WATCH(X) HM_OS_SITES_PLACE(X) HM_OS_SITES_PHYS(X)
+
+#define HM_OS_SITES_CORE(X)                                                                 \
     X(RESERVE_MAP,        map,       "reserve: map the range (PROT_NONE, or committed)")    \
     X(RESERVE_TRIM,       unmap,     "reserve: trim an over-reservation to 64 KiB")         \
     X(RESERVE_RECORD,     alloc,     "reserve: grow the pool of reservation records")       \
@@ -49,6 +53,16 @@
     X(FOREIGN_SMAPS,      read_file, "VirtualUnlock: read /proc/self/smaps for lock state") \
     X(MEMINFO_READ,       read_file, "read /proc/meminfo")                                  \
     X(HOST_LOAD_READ,     read_file, "GetMemoryLoad: read cgroup v2 / meminfo files")
+
+/* Write watch (src/watch/, src/os/linux_watch.c). */
+#define HM_OS_SITES_WATCH(X)
+
+/* Placeholders and address requirements (src/vm/placeholder.c, placement.c). */
+#define HM_OS_SITES_PLACE(X)
+
+/* Large pages and AWE physical pages (src/vm/large.c, src/vm/physical.c,
+ * src/os/linux_phys.c). */
+#define HM_OS_SITES_PHYS(X)
 
 typedef enum hm_os_site {
 #define HM_X_SITE(site, call, what) HM_SITE_##site,
@@ -90,6 +104,8 @@ typedef struct hm_os_ops {
     int (*alloc)(hm_os_site_t site, size_t size, void **out);
     /* Installs hostmem's SIGSEGV handler once (idempotent), chained to the previous one. */
     int (*fault_handler)(hm_os_site_t site, hm_os_fault_hook_t hook);
+    /* ---- write watch (src/os/linux_watch.c) ---- */
+    /* ---- large pages and physical pages (src/os/linux_phys.c) ---- */
 } hm_os_ops_t;
 
 extern hm_os_ops_t hm_os;                 /* the live table */

@@ -20,6 +20,7 @@ static int publish(hm_reservation_t *r, uintptr_t base, size_t size, uint32_t al
     r->base = base;
     r->size = size;
     r->alloc_prot = alloc_prot;
+    r->kind = 0;
     hm_runs_init(&r->runs, run_val);
     r->live = true;
     pthread_mutex_unlock(&r->lock);

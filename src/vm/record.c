@@ -4,7 +4,8 @@
  * Pool: chunks of 256 records, found through a static directory of 2^16 chunk pointers,
  * never freed. The free list is a Treiber stack whose head
  * packs (ABA tag << 32 | record id + 1) in one 64-bit atomic, so push/pop are lock-free and
- * two threads creating different reservations never wait for each other.
+ * two threads creating different reservations never wait for each other. A chunk holds
+ * its CHUNK_SIZE records followed by their CHUNK_SIZE extensions (hm_record_ext).
  */
 #include "vm/record.h"
 
@@ -64,7 +65,9 @@ static hm_reservation_t *grow(int *err)
         return NULL;
     }
     void *mem;
-    *err = hm_os.alloc(HM_SITE_RESERVE_RECORD, CHUNK_SIZE * sizeof(hm_reservation_t), &mem);
+    *err = hm_os.alloc(HM_SITE_RESERVE_RECORD,
+                       CHUNK_SIZE * (sizeof(hm_reservation_t) + sizeof(hm_reservation_ext_t)),
+                       &mem);
     if (*err) {
         /* The chunk number stays unused; a later grow takes the next one. */
         return NULL;
@@ -90,6 +93,12 @@ hm_reservation_t *hm_record_get(int *err)
     if (r)
         return r;
     return grow(err);
+}
+
+hm_reservation_ext_t *hm_record_ext(const hm_reservation_t *r)
+{
+    const hm_reservation_t *chunk = r - (r->id & (CHUNK_SIZE - 1));
+    return (hm_reservation_ext_t *)(void *)(chunk + CHUNK_SIZE) + (r->id & (CHUNK_SIZE - 1));
 }
 
 void hm_record_put(hm_reservation_t *r)

@@ -27,6 +27,7 @@ typedef struct hm_reservation {
     pthread_mutex_t lock;
     /* ---- under lock ---- */
     bool live;
+    uint8_t kind;                 /* HM_KIND_* bits; const while live unless noted */
     uint32_t alloc_prot;          /* hm_vm prot */
     uintptr_t base;               /* 64 KiB aligned */
     size_t size;                  /* page multiple */
@@ -39,6 +40,25 @@ typedef struct hm_reservation {
 } __attribute__((aligned(128))) hm_reservation_t;
 
 _Static_assert(sizeof(hm_reservation_t) == 128, "a record is two cache lines");
+
+/* What kind of reservation (hm_reservation_t.kind). */
+enum {
+    HM_KIND_WATCH = 1u,            /* MEM_WRITE_WATCH: ext->watch holds the engine state */
+    HM_KIND_PLACEHOLDER = 2u,      /* a free placeholder (MEM_RESERVE_PLACEHOLDER) */
+    HM_KIND_FROM_PLACEHOLDER = 4u, /* replaced a placeholder: may turn back into one */
+    HM_KIND_LARGE = 8u,            /* MEM_LARGE_PAGES */
+    HM_KIND_PHYSICAL = 16u,        /* MEM_PHYSICAL (AWE window): ext->phys holds the map */
+};
+
+/* State that does not fit in the 128 bytes, for the kinds that need it. One per record,
+ * kept beside it in its chunk (hm_record_ext); guarded by the record's lock. */
+typedef struct hm_reservation_ext {
+    struct hm_watch *watch;       /* HM_KIND_WATCH */
+    struct hm_phys_window *phys;  /* HM_KIND_PHYSICAL */
+} hm_reservation_ext_t;
+
+/* The extension of r (never NULL; zeroed when the record is fresh). */
+hm_reservation_ext_t *hm_record_ext(const hm_reservation_t *r);
 
 static inline uint64_t hm_record_npages(const hm_reservation_t *r)
 {

@@ -61,7 +61,14 @@ hm_vm_account_t *hm_vm_acting(void);
 size_t hm_vm_release_account(hm_vm_account_t *a);
 
 /* Flags for hm_vm_allocate. */
-enum { HM_VM_ALLOC_COMMIT = 1u, HM_VM_ALLOC_TOP_DOWN = 2u };
+enum {
+    HM_VM_ALLOC_COMMIT = 1u,
+    HM_VM_ALLOC_TOP_DOWN = 2u,
+    HM_VM_ALLOC_WATCH = 4u,       /* MEM_WRITE_WATCH (src/watch/) */
+    HM_VM_ALLOC_LARGE = 8u,       /* MEM_LARGE_PAGES */
+    HM_VM_ALLOC_PHYSICAL = 16u,   /* MEM_PHYSICAL (AWE window) */
+    HM_VM_ALLOC_PLACEHOLDER = 32u /* MEM_RESERVE_PLACEHOLDER */
+};
 
 /* Reserves [addr, addr+size) (addr 64 KiB-aligned) or anywhere if addr == 0; commits the
  * whole range with commit_prot too if HM_VM_ALLOC_COMMIT. *out = base. */

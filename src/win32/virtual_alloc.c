@@ -33,8 +33,10 @@ static int check_type(uintptr_t addr, SIZE_T size, DWORD type, DWORD protect)
         return HM_E_INVALID_PARAMETER;
     if ((type & MEM_WRITE_WATCH) && !(type & MEM_RESERVE))
         return HM_E_INVALID_PARAMETER;
-    if (type & (MEM_LARGE_PAGES | MEM_PHYSICAL | MEM_WRITE_WATCH))
-        return HM_E_NOT_SUPPORTED; /* large pages, AWE and write watch: issue 4 */
+    if (type & MEM_WRITE_WATCH)
+        return HM_E_NOT_SUPPORTED; /* write watch: in progress */
+    if (type & (MEM_LARGE_PAGES | MEM_PHYSICAL))
+        return HM_E_NOT_SUPPORTED; /* large pages and AWE: in progress */
     return HM_OK;
 }
 
