@@ -60,6 +60,42 @@ typedef struct hm_stats {
 /* Fills *stats; returns 0, or -1 if stats is NULL or cb_size is too small. */
 HM_API int hm_get_stats(hm_stats_t *stats);
 
+/*
+ * Regions. hm_walk_regions() lists an address space the way VMMap does: one hm_region_t
+ * per VirtualQuery region, in address order from 0 to the end of user space (free gaps
+ * included), with what VirtualQuery cannot say: which hosted runtime owns a hostmem
+ * region, what kind of allocation it is, and for the kernel's view the mapped file and
+ * the resident and locked bytes.
+ *   pid 0 (or getpid()): this process, as VirtualQuery sees it (hostmem's own records for
+ *     its reservations, the kernel's view for the rest);
+ *   another pid: the kernel's view of that process (/proc/PID/smaps) in Windows terms.
+ * The visitor returns 0 to go on, nonzero to stop. Returns 0 when the walk completed or
+ * the visitor stopped it, else a Win32 error code (also the thread's last error):
+ * ERROR_INVALID_PARAMETER (no visitor, no such process), ERROR_ACCESS_DENIED (not
+ * allowed to read that process's maps), ERROR_NOT_ENOUGH_MEMORY.
+ */
+#define HM_REGION_HOSTMEM 0x01u      /* a reservation made through hostmem */
+#define HM_REGION_WRITE_WATCH 0x02u  /* MEM_WRITE_WATCH */
+#define HM_REGION_LARGE_PAGES 0x04u  /* MEM_LARGE_PAGES */
+#define HM_REGION_PHYSICAL 0x08u     /* MEM_PHYSICAL (AWE window) */
+#define HM_REGION_PLACEHOLDER 0x10u  /* a placeholder (VirtualAlloc2) */
+#define HM_REGION_KERNEL_VIEW 0x20u  /* translated from the kernel's view */
+
+typedef struct hm_region {
+    void *base;                 /* as MEMORY_BASIC_INFORMATION */
+    void *alloc_base;
+    uint64_t size;
+    uint32_t state, protect, alloc_protect, type; /* MEM_* and PAGE_* values */
+    uint32_t flags;             /* HM_REGION_* */
+    const char *owner;          /* the owning runtime's name, or NULL */
+    const char *path;           /* kernel view: mapped file, "[stack]", "[heap]"...; or "" */
+    uint64_t rss_bytes;         /* kernel view: resident bytes (0 otherwise) */
+    uint64_t locked_bytes;      /* kernel view: locked bytes (0 otherwise) */
+} hm_region_t;
+
+typedef int (*hm_region_visitor_t)(const hm_region_t *region, void *context);
+HM_API uint32_t hm_walk_regions(int pid, hm_region_visitor_t visit, void *context);
+
 #ifdef __cplusplus
 }
 #endif

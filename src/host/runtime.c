@@ -93,6 +93,7 @@ int hm_runtime_create(hm_host_t *host, const hm_runtime_config_t *cfg, hm_runtim
     rt->mgr.lpVtbl = &hm_manager_vtbl;
     rt->account.charge = rt_charge;
     rt->account.uncharge = rt_uncharge;
+    rt->account.name = rt->name;
     rt->host = host;
     snprintf(rt->name, sizeof rt->name, "%s", cfg->name ? cfg->name : "");
     rt->hard_limit = cfg->hard_limit;

@@ -52,7 +52,8 @@
     X(FOREIGN_UNLOCK,     unlock,    "VirtualUnlock on memory hostmem did not allocate")    \
     X(FOREIGN_SMAPS,      read_file, "VirtualUnlock: read /proc/self/smaps for lock state") \
     X(MEMINFO_READ,       read_file, "read /proc/meminfo")                                  \
-    X(HOST_LOAD_READ,     read_file, "GetMemoryLoad: read cgroup v2 / meminfo files")
+    X(HOST_LOAD_READ,     read_file, "GetMemoryLoad: read cgroup v2 / meminfo files")    \
+    X(KERNEL_VIEW_SMAPS,  read_file, "hm_walk_regions of a process: read /proc/PID/smaps")
 
 /* Write watch (src/watch/, src/os/linux_watch.c). */
 #define HM_OS_SITES_WATCH(X)

@@ -14,129 +14,24 @@
 #include <string.h>
 
 #include "vm/foreign.h"
+#include "vm/procmaps.h"
 #include "vm/index.h"
 #include "vm/internal.h"
 
-typedef struct vma {
-    uintptr_t s, e;
-    uint32_t prot;  /* hm_vm bits incl. COW */
-    bool shared, file;
-    uint64_t inode;
-    char dev[16];
-    const char *name; /* path or [special], "" if none */
-} vma_t;
-
-typedef struct maps {
-    char *text;
-    vma_t *v;
-    size_t n;
-} maps_t;
-
-static void maps_free(maps_t *m)
+static void fill_mapped(const hm_maps_t *m, size_t i, uintptr_t page, hm_vm_region_t *out)
 {
-    free(m->text);
-    free(m->v);
-}
-
-static bool parse_line(char *line, vma_t *out)
-{
-    char perms[5] = {0};
-    unsigned long long s, e, off, inode;
-    int name_at = 0;
-    if (sscanf(line, "%llx-%llx %4s %llx %15s %llu %n", &s, &e, perms, &off, out->dev, &inode,
-               &name_at) < 6)
-        return false;
-    out->s = (uintptr_t)s;
-    out->e = (uintptr_t)e;
-    out->inode = inode;
-    out->shared = perms[3] == 's';
-    out->file = inode != 0;
-    out->name = name_at ? line + name_at : "";
-    out->prot = (perms[0] == 'r' ? HM_VM_R : 0) | (perms[1] == 'w' ? HM_VM_W : 0) |
-                (perms[2] == 'x' ? HM_VM_X : 0);
-    if (out->file && !out->shared && (out->prot & HM_VM_W))
-        out->prot |= HM_VM_COW;
-    return true;
-}
-
-static int maps_read(hm_os_site_t site, maps_t *m)
-{
-    size_t len;
-    memset(m, 0, sizeof *m);
-    int err = hm_os.read_file(site, "/proc/self/maps", &m->text, &len);
-    if (err)
-        return hm_status_of_errno(err);
-    size_t lines = 1;
-    for (size_t i = 0; i < len; i++)
-        lines += m->text[i] == '\n';
-    m->v = malloc(lines * sizeof *m->v);
-    if (!m->v) {
-        free(m->text);
-        return HM_E_NO_MEMORY;
-    }
-    for (char *line = m->text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        if (parse_line(line, &m->v[m->n]))
-            m->n++;
-        line = nl ? nl + 1 : NULL;
-    }
-    return HM_OK;
-}
-
-/* Index of the first VMA ending above addr (m->n if none). */
-static size_t maps_find(const maps_t *m, uintptr_t addr)
-{
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->v[mid].e <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static bool same_file(const vma_t *a, const vma_t *b)
-{
-    return a->file && b->file && a->inode == b->inode && !strcmp(a->dev, b->dev);
-}
-
-static hm_vm_type_t type_of(const maps_t *m, size_t i)
-{
-    const vma_t *v = &m->v[i];
-    if (!v->file)
-        return !strcmp(v->name, "[vdso]") ? HM_TYPE_IMAGE
-               : (!strncmp(v->name, "[vvar", 5) || !strcmp(v->name, "[vsyscall]")) ? HM_TYPE_MAPPED
-                                                                                    : HM_TYPE_PRIVATE;
-    for (size_t k = 0; k < m->n; k++)
-        if (same_file(&m->v[k], v) && (m->v[k].prot & HM_VM_X))
-            return HM_TYPE_IMAGE;
-    return HM_TYPE_MAPPED;
-}
-
-static void fill_mapped(const maps_t *m, size_t i, uintptr_t page, hm_vm_region_t *out)
-{
-    const vma_t *v = &m->v[i];
-    size_t first = i;
-    while (first > 0 && m->v[first - 1].e == m->v[first].s && same_file(&m->v[first - 1], v))
-        first--;
+    const hm_vma_t *v = &m->v[i];
+    size_t first = hm_maps_first_of_file(m, i), last = hm_maps_last_alike(m, i);
     uintptr_t alloc_base = v->file ? m->v[first].s : v->s;
     if (!v->file)
         alloc_base = hm_index_last_used_end(alloc_base >> HM_PAGE_SHIFT, page >> HM_PAGE_SHIFT)
                      << HM_PAGE_SHIFT;
-    size_t last = i; /* a region runs on through neighbours of the same file and protection */
-    while (v->file && last + 1 < m->n && m->v[last + 1].s == m->v[last].e &&
-           same_file(&m->v[last + 1], v) && m->v[last + 1].prot == v->prot)
-        last++;
     uintptr_t end = hm_index_next_used(page >> HM_PAGE_SHIFT, m->v[last].e >> HM_PAGE_SHIFT)
                     << HM_PAGE_SHIFT;
     out->base = page;
     out->size = end - page;
     out->alloc_base = alloc_base;
-    out->type = type_of(m, i);
+    out->type = hm_maps_type_of(m, i);
     out->state = (v->prot & (HM_VM_R | HM_VM_W | HM_VM_X)) ? HM_STATE_COMMITTED : HM_STATE_RESERVED;
     out->prot = out->state == HM_STATE_COMMITTED ? v->prot : 0;
     out->alloc_prot = out->type == HM_TYPE_IMAGE ? (HM_VM_R | HM_VM_W | HM_VM_X | HM_VM_COW)
@@ -155,11 +50,11 @@ int hm_foreign_query(uintptr_t addr, hm_vm_region_t *out)
 {
     uintptr_t page = HM_ALIGN_DOWN(addr, HM_PAGE_SIZE);
     wait_for_creations();
-    maps_t m;
-    int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
-    if (st != HM_OK)
-        return st;
-    size_t i = maps_find(&m, page);
+    hm_maps_t m;
+    int err = hm_maps_read(HM_SITE_FOREIGN_MAPS, "/proc/self/maps", &m);
+    if (err)
+        return hm_status_of_errno(err);
+    size_t i = hm_maps_find(&m, page);
     memset(out, 0, sizeof *out);
     out->foreign = true;
     if (i < m.n && m.v[i].s <= page) {
@@ -170,7 +65,7 @@ int hm_foreign_query(uintptr_t addr, hm_vm_region_t *out)
         out->size = end - page;
         out->state = HM_STATE_FREE;
     }
-    maps_free(&m);
+    hm_maps_free(&m);
     /* A reservation created meanwhile owns this page (or the clipped region is empty). */
     if (hm_index_lookup(page >> HM_PAGE_SHIFT) || (out->state != HM_STATE_FREE && !out->size))
         return HM_E_RETRY;
@@ -178,9 +73,9 @@ int hm_foreign_query(uintptr_t addr, hm_vm_region_t *out)
 }
 
 /* Checks that [addr, addr+size) is mapped and committed; *first_prot = its first prot. */
-static int check_committed(const maps_t *m, uintptr_t addr, size_t size, uint32_t *first_prot)
+static int check_committed(const hm_maps_t *m, uintptr_t addr, size_t size, uint32_t *first_prot)
 {
-    size_t i = maps_find(m, addr);
+    size_t i = hm_maps_find(m, addr);
     if (i == m->n || m->v[i].s > addr)
         return HM_E_NOT_MAPPED;
     *first_prot = m->v[i].prot;
@@ -198,12 +93,12 @@ static int check_committed(const maps_t *m, uintptr_t addr, size_t size, uint32_
  * protection of its first page. */
 static int mapped_committed(uintptr_t addr, size_t size, uint32_t *first)
 {
-    maps_t m;
-    int st = maps_read(HM_SITE_FOREIGN_MAPS, &m);
-    if (st != HM_OK)
-        return st;
-    st = check_committed(&m, addr, size, first);
-    maps_free(&m);
+    hm_maps_t m;
+    int err = hm_maps_read(HM_SITE_FOREIGN_MAPS, "/proc/self/maps", &m);
+    if (err)
+        return hm_status_of_errno(err);
+    int st = check_committed(&m, addr, size, first);
+    hm_maps_free(&m);
     return st;
 }
 

@@ -54,6 +54,7 @@ typedef struct hm_vm_region {
 struct hm_vm_account {
     int (*charge)(hm_vm_account_t *a, uint64_t bytes);   /* HM_OK or HM_E_BUDGET */
     void (*uncharge)(hm_vm_account_t *a, uint64_t bytes);
+    const char *name; /* for introspection; read under a reservation lock (describe.c) */
 };
 void hm_vm_set_acting(hm_vm_account_t *a);
 hm_vm_account_t *hm_vm_acting(void);
@@ -86,6 +87,10 @@ int hm_vm_unlock(uintptr_t addr, size_t size);
 int hm_vm_reset(uintptr_t addr, size_t size);
 int hm_vm_reset_undo(uintptr_t addr, size_t size);
 int hm_vm_query(uintptr_t addr, hm_vm_region_t *out);
+/* For the hostmem reservation holding addr: its HM_KIND_* bits (record.h) and the name of
+ * the account that owns it (copied, truncated to len; "" if none). HM_E_NOT_ALLOCATED if
+ * addr is not in a hostmem reservation. */
+int hm_vm_describe(uintptr_t addr, unsigned *kind, char *owner, size_t len);
 
 /* Commit accounting (charge.c). */
 void hm_vm_set_commit_limit(uint64_t bytes);

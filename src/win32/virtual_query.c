@@ -20,6 +20,22 @@ static DWORD type_of(hm_vm_type_t t)
                                  : 0;
 }
 
+void hm_win32_mbi(const hm_vm_region_t *r, MEMORY_BASIC_INFORMATION *mbi)
+{
+    memset(mbi, 0, sizeof *mbi);
+    mbi->BaseAddress = (PVOID)r->base;
+    mbi->RegionSize = r->size;
+    mbi->State = state_of(r->state);
+    if (r->state == HM_STATE_FREE) {
+        mbi->Protect = PAGE_NOACCESS;
+    } else {
+        mbi->AllocationBase = (PVOID)r->alloc_base;
+        mbi->AllocationProtect = hm_prot_to_win32(r->alloc_prot);
+        mbi->Protect = r->state == HM_STATE_COMMITTED ? hm_prot_to_win32(r->prot) : 0;
+        mbi->Type = type_of(r->type);
+    }
+}
+
 SIZE_T hm_win32_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength,
                       hm_vm_account_t **owner)
 {
@@ -34,18 +50,7 @@ SIZE_T hm_win32_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZ
     if (st != HM_OK)
         return (SIZE_T)hm_fail(st);
     MEMORY_BASIC_INFORMATION mbi;
-    memset(&mbi, 0, sizeof mbi);
-    mbi.BaseAddress = (PVOID)r.base;
-    mbi.RegionSize = r.size;
-    mbi.State = state_of(r.state);
-    if (r.state == HM_STATE_FREE) {
-        mbi.Protect = PAGE_NOACCESS;
-    } else {
-        mbi.AllocationBase = (PVOID)r.alloc_base;
-        mbi.AllocationProtect = hm_prot_to_win32(r.alloc_prot);
-        mbi.Protect = r.state == HM_STATE_COMMITTED ? hm_prot_to_win32(r.prot) : 0;
-        mbi.Type = type_of(r.type);
-    }
+    hm_win32_mbi(&r, &mbi);
     if (owner)
         *owner = r.state == HM_STATE_FREE || r.foreign ? NULL : r.account;
     memcpy(lpBuffer, &mbi, sizeof mbi);

@@ -26,6 +26,9 @@ static inline BOOL hm_fail(int status)
 SIZE_T hm_win32_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength,
                       hm_vm_account_t **owner);
 
+/* The MEMORY_BASIC_INFORMATION Windows reports for region r. */
+void hm_win32_mbi(const hm_vm_region_t *r, MEMORY_BASIC_INFORMATION *mbi);
+
 /* Validates a PAGE_* value for private memory; HM_OK and *out, or HM_E_INVALID_PARAMETER. */
 int hm_prot_from_win32(DWORD page, bool from_app, uint32_t *out);
 /* PAGE_* value for hm_vm prot bits. */

@@ -2129,6 +2129,51 @@ static void site_HOST_LOAD_READ(TCase *tc)
 }
 
 /* ======================================================================================
+ * KERNEL_VIEW_SMAPS — hm_walk_regions of another process reads /proc/PID/smaps.
+ * ==================================================================================== */
+
+static int count_region(const hm_region_t *r, void *ctx)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+START_TEST(kernel_view_smaps_failure_fails_the_walk_before_any_visit)
+{
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    int n = 0;
+    for (size_t e = 0; e < N_NO_MEMORY_ERRNOS; e++) {
+        fi_reset();
+        fi_fail(HM_SITE_KERNEL_VIEW_SMAPS, no_memory_errnos[e]);
+        uint32_t rc;
+        DWORD err;
+        FI_CALL(rc, err, hm_walk_regions(child, count_region, &n));
+        /* EPERM reading another process's maps means "not allowed to look". */
+        DWORD want = no_memory_errnos[e] == EPERM ? ERROR_ACCESS_DENIED : ERROR_NOT_ENOUGH_MEMORY;
+        ck_assert_uint_eq(rc, want);
+        ck_assert_uint_eq(err, want);
+        fi_assert_failed(HM_SITE_KERNEL_VIEW_SMAPS, 1);
+        ck_assert_int_eq(n, 0);
+    }
+    ck_assert_uint_eq(hm_walk_regions(child, count_region, &n), 0);
+    ck_assert_int_gt(n, 0);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+}
+END_TEST
+
+static void site_KERNEL_VIEW_SMAPS(TCase *tc)
+{
+    tcase_add_test(tc, kernel_view_smaps_failure_fails_the_walk_before_any_visit);
+}
+
+/* ======================================================================================
  * The scenario table and coverage.
  * ==================================================================================== */
 
@@ -2212,6 +2257,7 @@ static Suite *make_suite(void)
     add_site(s, tcase_create("FOREIGN_SMAPS"), "FOREIGN_SMAPS", HM_SITE_FOREIGN_SMAPS);
     add_site(s, tcase_create("MEMINFO_READ"), "MEMINFO_READ", HM_SITE_MEMINFO_READ);
     add_site(s, tcase_create("HOST_LOAD_READ"), "HOST_LOAD_READ", HM_SITE_HOST_LOAD_READ);
+    add_site(s, tcase_create("KERNEL_VIEW_SMAPS"), "KERNEL_VIEW_SMAPS", HM_SITE_KERNEL_VIEW_SMAPS);
 
     TCase *tc = tcase_create("coverage");
     tcase_add_test(tc, every_site_has_a_scenario_and_a_case);

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -268,7 +271,7 @@ START_TEST(help_of_every_command_has_usage_options_and_example)
     assert_help(run_tool("--help", NULL), "usage: hostmem <command>");
     assert_help(run_tool("-h", NULL), "usage: hostmem <command>");
     assert_help(run_tool("demo", "--help", NULL), "usage: hostmem demo\n");
-    assert_help(run_tool("map", "--help", NULL), "usage: hostmem map [--json] [--all]\n");
+    assert_help(run_tool("map", "--help", NULL), "usage: hostmem map [PID] [--json] [--all]\n");
 }
 END_TEST
 
@@ -286,6 +289,8 @@ START_TEST(unknown_command_or_option_exits_2)
     assert_usage_error(run_tool(NULL));
     assert_usage_error(run_tool("map", "--frobnicate", NULL));
     assert_usage_error(run_tool("demo", "extra", NULL));
+    assert_usage_error(run_tool("map", "12x", NULL));
+    assert_usage_error(run_tool("map", "1", "2", NULL));
 }
 END_TEST
 
@@ -338,6 +343,93 @@ START_TEST(map_table_lists_regions_then_totals)
 }
 END_TEST
 
+/* A child that maps a 1 MiB PROT_NONE range and 3 pages of a file, reports both
+ * addresses through a pipe, and waits to be killed. */
+typedef struct other {
+    pid_t pid;
+    uintptr_t reserved, file;
+    char path[64];
+} other_t;
+
+static other_t start_other(void)
+{
+    other_t o = {0};
+    snprintf(o.path, sizeof o.path, "/tmp/hm_cli_map_%d.dat", (int)getpid());
+    int fd = open(o.path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, 3 * 4096), 0);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    o.pid = fork();
+    ck_assert_int_ge(o.pid, 0);
+    if (o.pid == 0) {
+        uintptr_t a[2];
+        a[0] = (uintptr_t)mmap(NULL, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        a[1] = (uintptr_t)mmap(NULL, 3 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+        ((volatile char *)a[1])[0];
+        if (write(p[1], a, sizeof a) != sizeof a)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    uintptr_t a[2];
+    ck_assert_int_eq(read(p[0], a, sizeof a), (ssize_t)sizeof a);
+    o.reserved = a[0];
+    o.file = a[1];
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+    return o;
+}
+
+static void stop_other(other_t *o)
+{
+    kill(o->pid, SIGKILL);
+    waitpid(o->pid, NULL, 0);
+    unlink(o->path);
+}
+
+START_TEST(map_of_another_process_translates_the_kernel_view)
+{
+    other_t o = start_other();
+    char pid[16], want[256];
+    snprintf(pid, sizeof pid, "%d", (int)o.pid);
+    run_t r = run_tool("map", pid, "--json", NULL);
+    ck_assert_msg(r.status == 0, "map PID exited %d: %s", r.status, r.err);
+    ck_assert_msg(json_valid(r.out), "not JSON:\n%s", r.out);
+    snprintf(want, sizeof want, "\"pid\": %d,", (int)o.pid);
+    ck_assert_ptr_nonnull(strstr(r.out, want));
+    /* The PROT_NONE range: reserved private memory, Protect 0. */
+    snprintf(want, sizeof want,
+             "{\"base\": \"0x%lx\", \"size\": 1048576, \"state\": \"reserve\", "
+             "\"protect\": \"-\", \"protect_raw\": 0, ",
+             (unsigned long)o.reserved);
+    ck_assert_msg(strstr(r.out, want) != NULL, "no '%s' in:\n%s", want, r.out);
+    /* The file: mapped, read-only, labelled by its name, resident (the page read). */
+    snprintf(want, sizeof want, "{\"base\": \"0x%lx\", \"size\": 12288, \"state\": \"commit\", "
+             "\"protect\": \"R\", \"protect_raw\": 2, ", (unsigned long)o.file);
+    const char *at = strstr(r.out, want);
+    ck_assert_msg(at != NULL, "no '%s' in:\n%s", want, r.out);
+    ck_assert_ptr_nonnull(strstr(at, "\"type\": \"mapped\""));
+    ck_assert_ptr_nonnull(strstr(at, strrchr(o.path, '/') + 1));
+    const char *rss = strstr(at, "\"rss\": ");
+    ck_assert_ptr_nonnull(rss);
+    long resident = strtol(rss + 7, NULL, 10); /* the touched page, maybe its neighbours */
+    ck_assert_int_ge(resident, 4096);
+    ck_assert_int_le(resident, 12288);
+    run_free(&r);
+    r = run_tool("map", pid, NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "total: "));
+    run_free(&r);
+    stop_other(&o);
+    r = run_tool("map", pid, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "no such process"));
+    run_free(&r);
+}
+END_TEST
+
 static void add_case(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_test(tc, test);
@@ -359,6 +451,8 @@ static Suite *make_suite(void)
              map_json_is_valid_and_shows_an_image_and_the_stack);
     add_case(s, tcase_create("cli_map_table_lists_regions_then_totals"),
              map_table_lists_regions_then_totals);
+    add_case(s, tcase_create("cli_map_of_another_process_translates_the_kernel_view"),
+             map_of_another_process_translates_the_kernel_view);
     return s;
 }
 

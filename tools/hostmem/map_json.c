@@ -4,10 +4,10 @@
  * add fields, never rename or remove one.
  *
  * Invariant: the output is valid JSON (strings escaped per RFC 8259), one region per
- * line. Calls stdio and getpid.
+ * line. Calls stdio.
  */
 #include <inttypes.h>
-#include <unistd.h>
+#include <string.h>
 
 #include "map.h"
 #include "names.h"
@@ -27,8 +27,23 @@ static void print_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void print_region(FILE *out, const MEMORY_BASIC_INFORMATION *mbi, const char *label)
+/* "flags": ["write-watch", ...] */
+static void print_flags(FILE *out, uint32_t flags)
 {
+    char words[80];
+    hm_tool_region_flags(flags, words, sizeof words);
+    fputs(", \"flags\": [", out);
+    const char *sep = "";
+    for (char *w = strtok(words, " "); w; w = strtok(NULL, " ")) {
+        fprintf(out, "%s\"%s\"", sep, w);
+        sep = ", ";
+    }
+    fputc(']', out);
+}
+
+static void print_region(FILE *out, const hm_tool_region_t *r)
+{
+    const MEMORY_BASIC_INFORMATION *mbi = &r->mbi;
     char prot[HM_TOOL_NAME_LEN], aprot[HM_TOOL_NAME_LEN];
     fprintf(out, "    {\"base\": \"0x%" PRIxPTR "\", \"size\": %zu, \"state\": \"%s\", ",
             (uintptr_t)mbi->BaseAddress, (size_t)mbi->RegionSize, hm_tool_state_name(mbi->State));
@@ -44,8 +59,15 @@ static void print_region(FILE *out, const MEMORY_BASIC_INFORMATION *mbi, const c
     else
         fputs("null", out);
     fputs(", \"label\": ", out);
-    print_string(out, label);
-    fputc('}', out);
+    print_string(out, r->label);
+    fputs(", \"owner\": ", out);
+    if (r->owner[0])
+        print_string(out, r->owner);
+    else
+        fputs("null", out);
+    print_flags(out, r->flags);
+    fprintf(out, ", \"rss\": %llu, \"locked\": %llu}", (unsigned long long)r->rss,
+            (unsigned long long)r->locked);
 }
 
 static void print_totals(FILE *out, const hm_tool_totals_t *t)
@@ -59,18 +81,17 @@ static void print_totals(FILE *out, const hm_tool_totals_t *t)
             (unsigned long long)t->image);
 }
 
-void hm_tool_map_print_json(FILE *out, const hm_tool_regions_t *r, const hm_tool_labels_t *l,
-                            bool all)
+void hm_tool_map_print_json(FILE *out, const hm_tool_map_t *m, bool all)
 {
     hm_tool_totals_t t;
-    hm_tool_map_totals(r, all, &t);
-    fprintf(out, "{\n  \"pid\": %ld,\n  \"regions\": [", (long)getpid());
+    hm_tool_map_totals(m, all, &t);
+    fprintf(out, "{\n  \"pid\": %ld,\n  \"regions\": [", m->pid);
     const char *sep = "\n";
-    for (size_t i = 0; i < r->n; i++) {
-        if (!hm_tool_map_shows(&r->v[i], all))
+    for (size_t i = 0; i < m->n; i++) {
+        if (!hm_tool_map_shows(&m->v[i], all))
             continue;
         fputs(sep, out);
-        print_region(out, &r->v[i], hm_tool_label(l, &r->v[i]));
+        print_region(out, &m->v[i]);
         sep = ",\n";
     }
     fputs("\n  ],\n", out);

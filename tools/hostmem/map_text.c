@@ -16,9 +16,26 @@ static void print_header(FILE *out)
             "state", "protect", "alloc base", "alloc prot", "type", "details");
 }
 
-static void print_region(FILE *out, const MEMORY_BASIC_INFORMATION *mbi, const char *label)
+/* The details column: label, owner, flags, resident size (another process). */
+static const char *details(const hm_tool_region_t *r, char *buf, size_t len)
 {
-    char size[HM_TOOL_NAME_LEN], prot[HM_TOOL_NAME_LEN], aprot[HM_TOOL_NAME_LEN];
+    char flags[80], rss[HM_TOOL_NAME_LEN];
+    hm_tool_region_flags(r->flags, flags, sizeof flags);
+    size_t used = (size_t)snprintf(buf, len, "%s", r->label);
+    if (r->owner[0] && used < len)
+        used += (size_t)snprintf(buf + used, len - used, "%sruntime=%s", used ? " " : "", r->owner);
+    if (flags[0] && used < len)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", flags);
+    if (r->rss && used < len)
+        snprintf(buf + used, len - used, "%srss=%s", used ? " " : "", hm_tool_size_name(r->rss, rss));
+    return buf;
+}
+
+static void print_region(FILE *out, const hm_tool_region_t *r)
+{
+    const MEMORY_BASIC_INFORMATION *mbi = &r->mbi;
+    char size[HM_TOOL_NAME_LEN], prot[HM_TOOL_NAME_LEN], aprot[HM_TOOL_NAME_LEN], label[400];
+    details(r, label, sizeof label);
     uintptr_t base = (uintptr_t)mbi->BaseAddress;
     fprintf(out, "0x%012" PRIxPTR " 0x%012" PRIxPTR " %7s  %-7s  %-7s  0x%012" PRIxPTR " %-10s  ",
             base, base + mbi->RegionSize, hm_tool_size_name(mbi->RegionSize, size),
@@ -57,14 +74,13 @@ static void print_totals(FILE *out, const hm_tool_totals_t *t)
     fputc('\n', out);
 }
 
-void hm_tool_map_print_text(FILE *out, const hm_tool_regions_t *r, const hm_tool_labels_t *l,
-                            bool all)
+void hm_tool_map_print_text(FILE *out, const hm_tool_map_t *m, bool all)
 {
     hm_tool_totals_t t;
-    hm_tool_map_totals(r, all, &t);
+    hm_tool_map_totals(m, all, &t);
     print_header(out);
-    for (size_t i = 0; i < r->n; i++)
-        if (hm_tool_map_shows(&r->v[i], all))
-            print_region(out, &r->v[i], hm_tool_label(l, &r->v[i]));
+    for (size_t i = 0; i < m->n; i++)
+        if (hm_tool_map_shows(&m->v[i], all))
+            print_region(out, &m->v[i]);
     print_totals(out, &t);
 }
