@@ -21,4 +21,8 @@ void die(const char *what);
 void bench_host_valloc(bench_result_t *r);
 void bench_host_malloc(bench_result_t *r);
 
+/* watch_bench.c: the write-watch rows (5 of them) into r[0..]; returns how many it filled
+ * (0 where the kernel has no userfaultfd async write-protect to compare with). */
+size_t bench_watch(bench_result_t *r);
+
 #endif

@@ -742,7 +742,8 @@ static void usage(FILE *f)
             "  --quick         fewer rounds (CI smoke run, a few seconds)\n"
             "  --strict        exit 1 if a target is missed\n"
             "  --only SUBSTR   run only scenarios whose id contains SUBSTR\n"
-            "                  (rss, reserve_release, cycle, commit, protect, threads, virtualquery)\n"
+            "                  (rss, reserve_release, cycle, commit, protect, threads, virtualquery,\n"
+            "                  watch)\n"
             "  --side S        run only the raw or only the hostmem side (for strace/perf)\n"
             "example: hm_bench --quick --json > bench.json\n");
 }
@@ -803,7 +804,7 @@ int main(int argc, char **argv)
     }
     uint64_t start = bench_now_ns();
 
-    bench_result_t res[16];
+    bench_result_t res[24];
     memset(res, 0, sizeof res);
     size_t n = 0;
     /* RSS first: it must see hostmem before anything else has used it. */
@@ -829,6 +830,8 @@ int main(int argc, char **argv)
         bench_host_valloc(&res[n++]);
     if (selected("host_malloc_small"))
         bench_host_malloc(&res[n++]);
+    if (selected("watch"))
+        n += bench_watch(&res[n]);
 
     /* Version after the RSS scenario, so that call cannot count as hostmem's first use. */
     h.hostmem_version = hm_version_string();

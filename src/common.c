@@ -1,5 +1,6 @@
 /*
- * common.c — the status → Win32 error table (generated from HM_STATUS_LIST) and hm_panic.
+ * common.c — the status → Win32 error and message tables (generated from HM_STATUS_LIST)
+ * and hm_panic.
  * No state, no locks.
  */
 #include "common.h"
@@ -13,6 +14,17 @@ static const uint32_t status_win32[] = {
     HM_STATUS_LIST(HM_X_ROW)
 #undef HM_X_ROW
 };
+
+static const char *const status_text[] = {
+#define HM_X_TEXT(name, win32, msg) msg,
+    HM_STATUS_LIST(HM_X_TEXT)
+#undef HM_X_TEXT
+};
+
+const char *hm_status_text(int status)
+{
+    return status < 0 || status >= HM_STATUS_COUNT ? "unknown status" : status_text[status];
+}
 
 uint32_t hm_status_win32(int status)
 {

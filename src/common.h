@@ -47,7 +47,9 @@
     X(HM_E_BUDGET,                   1455, "the owning runtime's budget is exhausted")    \
     X(HM_E_NOT_OWNER,                5,    "the reservation belongs to another runtime")    \
     X(HM_E_NOT_HOST,                 487,  "not memory the acting runtime's host gave out") \
-    X(HM_E_RETRY,                    0,    "a reservation appeared meanwhile: ask again")
+    X(HM_E_RETRY,                    0,    "a reservation appeared meanwhile: ask again") \
+    X(HM_E_PRIVILEGE,                1314, "no right to lock memory (SeLockMemoryPrivilege)") \
+    X(HM_E_NO_SYSTEM_RESOURCES,      1450, "the huge-page pool or physical pages ran out")
 
 typedef enum hm_status {
 #define HM_X_ENUM(name, win32, msg) name,
@@ -57,6 +59,8 @@ typedef enum hm_status {
 } hm_status_t;
 
 uint32_t hm_status_win32(int status);
+/* The message of a status ("invalid parameter"). */
+const char *hm_status_text(int status);
 
 /* Fatal: a rollback failed or an invariant broke. Prints context and aborts. */
 _Noreturn void hm_panic(const char *what, uintptr_t addr, size_t size, int err);

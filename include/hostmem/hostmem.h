@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "hostmem/export.h"
+#include "hostmem/memoryapi.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,6 +60,67 @@ typedef struct hm_stats {
 
 /* Fills *stats; returns 0, or -1 if stats is NULL or cb_size is too small. */
 HM_API int hm_get_stats(hm_stats_t *stats);
+
+/*
+ * Write watch (MEM_WRITE_WATCH, GetWriteWatch, ResetWriteWatch). Two engines; the first
+ * use chooses one for the life of the process:
+ *   "kernel"   userfaultfd write-protect in async mode + PAGEMAP_SCAN (Linux 6.7+): a
+ *              write costs no signal, and writes by the kernel (read(2) into a watched
+ *              buffer) are recorded like any other;
+ *   "mprotect" watched pages are mapped read-only until written; the first write faults
+ *              into hostmem's SIGSEGV handler (chained to any earlier one). Used where the
+ *              kernel engine is missing, under Valgrind, or when asked for.
+ * The environment variable HOSTMEM_WRITE_WATCH chooses: "mprotect"; "kernel" (if the
+ * kernel cannot, MEM_WRITE_WATCH fails with ERROR_NOT_SUPPORTED and the engine is
+ * "none"); "auto" or unset: the kernel engine if it works, else mprotect.
+ * hm_write_watch_engine returns "kernel", "mprotect" or "none", and in *why (if why is not
+ * NULL) a one-line reason such as "PAGEMAP_SCAN + userfaultfd async WP available",
+ * "HOSTMEM_WRITE_WATCH=mprotect", "running under Valgrind" or "userfaultfd: EPERM". Both
+ * strings live as long as the process.
+ */
+HM_API const char *hm_write_watch_engine(const char **why);
+
+/*
+ * hm_watch_mark_written: what Windows does for a ReadFile into a watched buffer. Every page
+ * of [addr, addr+size) is reported written by the next GetWriteWatch and may be written by
+ * the kernel. With the mprotect engine the kernel cannot take the fault of its own write:
+ * read(2), recv(2)... into a watched page not written since the last reset fail with
+ * EFAULT unless this is called first. With the kernel engine such writes are recorded
+ * anyway (only the pages actually written); call it to get Windows' "the whole buffer"
+ * report. Returns TRUE, or FALSE with the last error: ERROR_INVALID_PARAMETER (size 0, or
+ * the range is not inside one MEM_WRITE_WATCH allocation), ERROR_NOACCESS (a page is not
+ * committed, not writable or a guard page; nothing marked), ERROR_NOT_ENOUGH_MEMORY.
+ */
+HM_API BOOL hm_watch_mark_written(void *addr, size_t size);
+
+/*
+ * The machine and configuration hostmem runs with (what `hostmem info` prints). cb_size
+ * must be set to sizeof(hm_system_info_t) by the caller. Strings live as long as the
+ * process. Returns 0, or -1 if info is NULL or cb_size is too small.
+ */
+typedef struct hm_system_info {
+    uint32_t cb_size;
+    uint32_t page_size;              /* dwPageSize */
+    uint32_t allocation_granularity; /* dwAllocationGranularity */
+    uint32_t psi;                    /* 1: /proc/pressure/memory is readable */
+    uint64_t large_page_minimum;     /* GetLargePageMinimum() */
+    uint64_t huge_pages_total;       /* the kernel's pool of large pages (vm.nr_hugepages) */
+    uint64_t huge_pages_free;
+    const char *large_page_policy;   /* "hugetlb" (empty pool: error 1450) or "thp" */
+    const char *write_watch_engine;  /* "kernel", "mprotect" or "none" */
+    const char *write_watch_reason;  /* why that engine */
+    uint32_t userfaultfd;            /* 1: userfaultfd with async write-protect works */
+    uint32_t pagemap_scan;           /* 1: the PAGEMAP_SCAN ioctl works */
+    uint32_t lock_memory_right;      /* 1: CAP_IPC_LOCK is effective */
+    uint32_t reserved0;
+    uint64_t memlock_limit;          /* RLIMIT_MEMLOCK soft limit; UINT64_MAX = unlimited */
+    uint64_t commit_limit;           /* hm_commit_limit(); 0 = unlimited */
+    uint64_t committed;              /* bytes committed through hostmem now */
+    char cgroup[256];                /* this process's cgroup v2 directory, "" if none */
+    uint64_t cgroup_max, cgroup_high, cgroup_current; /* bytes; UINT64_MAX = none/unknown */
+} hm_system_info_t;
+
+HM_API int hm_get_system_info(hm_system_info_t *info);
 
 /*
  * Regions. hm_walk_regions() lists an address space the way VMMap does: one hm_region_t

@@ -51,6 +51,18 @@ static bool own_cgroup_dir(char *out, size_t cap)
     return ok;
 }
 
+bool hm_load_own_cgroup(char *dir, size_t cap, uint64_t *max, uint64_t *high, uint64_t *current)
+{
+    if (!own_cgroup_dir(dir, cap))
+        return false;
+    uint64_t *out[] = {max, high, current};
+    const char *files[] = {"memory.max", "memory.high", "memory.current"};
+    for (int i = 0; i < 3; i++)
+        if (!read_u64(dir, files[i], out[i]))
+            *out[i] = UINT64_MAX;
+    return true;
+}
+
 static bool cgroup_view(const hm_host_t *host, view_t *v)
 {
     char dir[400];

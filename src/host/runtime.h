@@ -105,6 +105,9 @@ HRESULT hm_hresult_of(int status);
 
 /* Memory load (load.c): the tightest of budget, cgroup v2 and /proc/meminfo. */
 void hm_load_compute(hm_runtime_t *rt, DWORD *load, uint64_t *available);
+/* This process's cgroup v2 directory (into dir) and its memory.max, memory.high and
+ * memory.current (UINT64_MAX where "max" or unreadable); false if there is none. */
+bool hm_load_own_cgroup(char *dir, size_t cap, uint64_t *max, uint64_t *high, uint64_t *current);
 /* Notifier (notify.c). */
 int hm_notifier_ensure(hm_host_t *host);
 void hm_notifier_wake(hm_host_t *host);

@@ -19,18 +19,6 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-static int linux_prot(unsigned prot)
-{
-    int p = PROT_NONE;
-    if (prot & HM_OS_R)
-        p |= PROT_READ;
-    if (prot & HM_OS_W)
-        p |= PROT_READ | PROT_WRITE;
-    if (prot & HM_OS_X)
-        p |= PROT_EXEC | PROT_READ; /* x86 cannot execute without read */
-    return p;
-}
-
 static int os_map(hm_os_site_t site, void *addr, size_t len, unsigned prot,
                   hm_os_map_mode_t mode, void **out)
 {
@@ -40,7 +28,7 @@ static int os_map(hm_os_site_t site, void *addr, size_t len, unsigned prot,
         flags |= MAP_FIXED_NOREPLACE;
     else if (mode == HM_OS_MAP_REPLACE)
         flags |= MAP_FIXED;
-    void *p = mmap(addr, len, linux_prot(prot), flags, -1, 0);
+    void *p = mmap(addr, len, hm_os_linux_prot(prot), flags, -1, 0);
     if (p == MAP_FAILED)
         return errno;
     if (mode == HM_OS_MAP_NOREPLACE && p != addr) {
@@ -61,7 +49,7 @@ static int os_unmap(hm_os_site_t site, void *addr, size_t len)
 static int os_protect(hm_os_site_t site, void *addr, size_t len, unsigned prot)
 {
     (void)site;
-    return mprotect(addr, len, linux_prot(prot)) == 0 ? 0 : errno;
+    return mprotect(addr, len, hm_os_linux_prot(prot)) == 0 ? 0 : errno;
 }
 
 static int os_advise(hm_os_site_t site, void *addr, size_t len, hm_os_advice_t advice)

@@ -80,6 +80,11 @@ uint64_t hm_os_rlimit_stack(void)
     return (uint64_t)rl.rlim_cur;
 }
 
+bool hm_os_readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
 const char *hm_os_getenv(const char *name)
 {
     return secure_getenv(name);

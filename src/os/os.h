@@ -56,14 +56,58 @@
     X(KERNEL_VIEW_SMAPS,  read_file, "hm_walk_regions of a process: read /proc/PID/smaps")
 
 /* Write watch (src/watch/, src/os/linux_watch.c). */
-#define HM_OS_SITES_WATCH(X)
+#define HM_OS_SITES_WATCH(X)                                                                \
+    X(WATCH_UFFD_OPEN,    uffd_open, "write watch, kernel engine: open a userfaultfd")       \
+    X(WATCH_UFFD_API,     uffd_api,  "write watch, kernel engine: UFFDIO_API (async WP)")   \
+    X(WATCH_PAGEMAP_OPEN, pagemap_open, "write watch, kernel engine: open /proc/self/pagemap") \
+    X(WATCH_STATE,        map,       "write watch: map a reservation's state and bitmaps")  \
+    X(WATCH_HANDLER,      fault_handler, "write watch, mprotect engine: install the handler") \
+    X(WATCH_NOHUGEPAGE,   nohugepage, "write watch, kernel engine: madvise(MADV_NOHUGEPAGE)") \
+    X(WATCH_REGISTER,     uffd_register, "write watch, kernel engine: UFFDIO_REGISTER (WP)") \
+    X(WATCH_PROTECT,      uffd_protect, "write watch, kernel engine: write-protect fresh pages") \
+    X(WATCH_SCAN,         pagemap_scan, "GetWriteWatch/ResetWriteWatch: PAGEMAP_SCAN")      \
+    X(WATCH_LATCH,        pagemap_scan, "VirtualProtect on watched pages: latch written bits") \
+    X(WATCH_UNPROTECT,    uffd_protect, "hm_watch_mark_written, kernel engine: unprotect")  \
+    X(WATCH_RESULTS,      alloc,     "GetWriteWatch: the result buffer")                    \
+    X(WATCH_FAULT,        protect,   "write fault, mprotect engine: make the page writable") \
+    X(WATCH_REARM,        protect,   "reset, mprotect engine: write-protect written pages") \
+    X(WATCH_MARK,         protect,   "hm_watch_mark_written, mprotect engine: unprotect")
 
-/* Placeholders and address requirements (src/vm/placeholder.c, placement.c). */
-#define HM_OS_SITES_PLACE(X)
+/* Placeholders and address requirements (src/vm/placeholder.c, placement.c, numa.c). */
+#define HM_OS_SITES_PLACE(X)                                                                \
+    X(PLACE_MAPS,         read_file, "address requirements: read /proc/self/maps for a hole") \
+    X(PLACE_MAP,          map,       "address requirements: map the hole (NOREPLACE)")      \
+    X(PLACE_NUMA,         read_file, "VirtualAlloc2 NUMA node: read the online node list")  \
+    X(REPLACE_PROTECT,    protect,   "replace a placeholder, committing: mprotect")         \
+    X(PRESERVE_MAP,       map,       "free back to a placeholder: fresh PROT_NONE pages")   \
+    X(SPLIT_RECORD,       alloc,     "split a placeholder: grow the pool of records")       \
+    X(SPLIT_INDEX,        alloc,     "split a placeholder: allocate address-index nodes")   \
+    X(SPLIT_RUNS,         alloc,     "split a replaced allocation: copy a piece's run list")
 
-/* Large pages and AWE physical pages (src/vm/large.c, src/vm/physical.c,
- * src/os/linux_phys.c). */
-#define HM_OS_SITES_PHYS(X)
+/* Large pages and AWE physical pages (src/vm/large.c, src/vm/physical*.c,
+ * src/vm/privilege.c, src/os/linux_phys.c). */
+#define HM_OS_SITES_PHYS(X)                                                                 \
+    X(PRIV_CAPS,          lock_right, "lock right: capget(CAP_IPC_LOCK) + RLIMIT_MEMLOCK")   \
+    X(PRIV_VMLCK,         read_file, "lock right: read VmLck of /proc/self/status")         \
+    X(LARGE_TRIM,         unmap,     "large pages: trim the over-reservation to 2 MiB")     \
+    X(LARGE_MAP,          map_huge,  "large pages: map huge pages from the pool (anywhere)") \
+    X(LARGE_MOVE,         move,      "large pages: mremap the huge pages onto the range")   \
+    X(LARGE_DROP,         unmap,     "large pages: unmap the huge pages after the move failed") \
+    X(LARGE_UNDO,         unmap,     "large pages: unmap the range after a later step failed") \
+    X(LARGE_THP_COMMIT,   protect,   "large pages, THP policy: mprotect to the protection") \
+    X(LARGE_THP_ADVISE,   advise_huge, "large pages, THP policy: madvise(MADV_HUGEPAGE)")   \
+    X(PHYS_MEMFD,         memfd,     "AWE: create the page pool (memfd_create)")            \
+    X(PHYS_TABLE_GROW,    alloc,     "AWE: grow the page table of the pool")                \
+    X(PHYS_FALLOCATE,     fd_alloc,  "AllocateUserPhysicalPages: fallocate pool pages")     \
+    X(PHYS_WINDOW,        alloc,     "MEM_PHYSICAL reserve: allocate the window's page map") \
+    X(PHYS_MAP_BUFFER,    alloc,     "MapUserPhysicalPages(Scatter): copy a long page array") \
+    X(PHYS_MAP,           map_fd,    "MapUserPhysicalPages: map pool pages shared, fixed")  \
+    X(PHYS_UNMAP,         map,       "MapUserPhysicalPages: unmap (fresh PROT_NONE pages)") \
+    X(PHYS_UNDO_REMAP,    map_fd,    "MapUserPhysicalPages: map a replaced page back")      \
+    X(PHYS_UNDO_UNMAP,    map,       "MapUserPhysicalPages: unmap a page mapped before")    \
+    X(PHYS_FREE_UNMAP,    map,       "FreeUserPhysicalPages: unmap a page being freed")     \
+    X(PHYS_FREE_PUNCH,    fd_punch,  "FreeUserPhysicalPages: punch the page out of the pool") \
+    X(PHYS_FREE_REMAP,    map_fd,    "FreeUserPhysicalPages: map the page back (punch failed)")
 
 typedef enum hm_os_site {
 #define HM_X_SITE(site, call, what) HM_SITE_##site,
@@ -89,6 +133,17 @@ typedef enum hm_os_advice { HM_OS_ADV_FREE = 0, HM_OS_ADV_DONTNEED } hm_os_advic
  * installed before ours (or the default action). Must be async-signal-safe. */
 typedef bool (*hm_os_fault_hook_t)(void *addr, bool is_write);
 
+/* What lock_right reports (large pages and AWE need the right to lock memory). */
+typedef struct hm_os_lock_right {
+    bool cap_ipc_lock;     /* CAP_IPC_LOCK is effective */
+    uint64_t memlock_max;  /* RLIMIT_MEMLOCK soft limit in bytes; UINT64_MAX = unlimited */
+} hm_os_lock_right_t;
+
+/* One region PAGEMAP_SCAN reports: [start, end) (page-aligned addresses). */
+typedef struct hm_os_page_region {
+    uint64_t start, end, categories;
+} hm_os_page_region_t;
+
 typedef struct hm_os_ops {
     int (*map)(hm_os_site_t site, void *addr, size_t len, unsigned prot, hm_os_map_mode_t mode,
                void **out);
@@ -106,7 +161,45 @@ typedef struct hm_os_ops {
     /* Installs hostmem's SIGSEGV handler once (idempotent), chained to the previous one. */
     int (*fault_handler)(hm_os_site_t site, hm_os_fault_hook_t hook);
     /* ---- write watch (src/os/linux_watch.c) ---- */
+    /* userfaultfd(O_CLOEXEC|O_NONBLOCK|UFFD_USER_MODE_ONLY), else /dev/userfaultfd: *fd. */
+    int (*uffd_open)(hm_os_site_t site, int *fd);
+    /* UFFDIO_API asking for UFFD_FEATURE_WP_ASYNC|WP_UNPOPULATED; EOPNOTSUPP if the kernel
+     * lacks them (before 6.7). */
+    int (*uffd_api)(hm_os_site_t site, int fd);
+    /* UFFDIO_REGISTER of [addr, addr+len) in write-protect mode (idempotent). */
+    int (*uffd_register)(hm_os_site_t site, int fd, void *addr, size_t len);
+    /* UFFDIO_WRITEPROTECT: arm (protect) or disarm [addr, addr+len). */
+    int (*uffd_protect)(hm_os_site_t site, int fd, void *addr, size_t len, bool protect);
+    /* open("/proc/self/pagemap") for PAGEMAP_SCAN: *fd. */
+    int (*pagemap_open)(hm_os_site_t site, int *fd);
+    /* PAGEMAP_SCAN of [start, end) for written pages: at most max_pages pages (0 = all) in at
+     * most vec_len regions of vec (NULL with 0: report nothing), write-protecting them again
+     * if reset; fails (EPERM) if a page is not under async write-protect. *n regions were
+     * filled; the walk stopped at *walk_end. */
+    int (*pagemap_scan)(hm_os_site_t site, int fd, uintptr_t start, uintptr_t end, bool reset,
+                        uint64_t max_pages, hm_os_page_region_t *vec, size_t vec_len, size_t *n,
+                        uintptr_t *walk_end);
+    /* madvise(MADV_NOHUGEPAGE): write watch works per 4 KiB page. */
+    int (*nohugepage)(hm_os_site_t site, void *addr, size_t len);
     /* ---- large pages and physical pages (src/os/linux_phys.c) ---- */
+    /* mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB) anywhere (the kernel aligns it to the huge
+     * page size); ENOMEM when the huge-page pool cannot supply len bytes. */
+    int (*map_huge)(hm_os_site_t site, size_t len, unsigned prot, void **out);
+    /* mremap(MREMAP_MAYMOVE|MREMAP_FIXED): moves [from, from+len) to `to`, replacing what is
+     * mapped there in one step. */
+    int (*move)(hm_os_site_t site, void *from, size_t len, void *to);
+    /* madvise(MADV_HUGEPAGE). */
+    int (*advise_huge)(hm_os_site_t site, void *addr, size_t len);
+    /* memfd_create(MFD_CLOEXEC): *fd, closed with hm_os_close. */
+    int (*memfd)(hm_os_site_t site, int *fd);
+    /* fallocate(fd, 0, off, len): allocates (and zero-fills) the pages, growing the file. */
+    int (*fd_alloc)(hm_os_site_t site, int fd, uint64_t off, uint64_t len);
+    /* fallocate(PUNCH_HOLE|KEEP_SIZE): drops the pages; they read zero afterwards. */
+    int (*fd_punch)(hm_os_site_t site, int fd, uint64_t off, uint64_t len);
+    /* mmap(MAP_SHARED|MAP_FIXED) of [off, off+len) of fd at addr, replacing what is there. */
+    int (*map_fd)(hm_os_site_t site, void *addr, size_t len, unsigned prot, int fd, uint64_t off);
+    /* The right to lock memory: CAP_IPC_LOCK in the effective set, RLIMIT_MEMLOCK (soft). */
+    int (*lock_right)(hm_os_site_t site, hm_os_lock_right_t *out);
 } hm_os_ops_t;
 
 extern hm_os_ops_t hm_os;                 /* the live table */
@@ -122,6 +215,7 @@ uint64_t hm_os_cpu_mask(void);
 uint64_t hm_os_rlimit_stack(void);       /* RLIMIT_STACK soft limit, UINT64_MAX = unlimited */
 int hm_os_parse_size(const char *s, uint64_t *out); /* "64M", "1G", "4096" */
 const char *hm_os_getenv(const char *name);
+bool hm_os_readable(const char *path);   /* access(path, R_OK) */
 void hm_os_flush_icache(void *addr, size_t len);
 /* Removes hostmem's SIGSEGV handler if it is still the installed one (library unload). */
 void hm_os_fault_handler_uninstall(void);

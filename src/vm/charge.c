@@ -25,7 +25,7 @@ static atomic_bool limit_set;
 static pthread_once_t limit_once = PTHREAD_ONCE_INIT;
 
 _Atomic uint64_t hm_stat_reservations, hm_stat_reserved_bytes, hm_stat_locked_bytes,
-    hm_stat_guard_hits, hm_creating;
+    hm_stat_guard_hits, hm_stat_watched_bytes, hm_creating;
 
 static uint64_t meminfo_field(const char *text, const char *name)
 {
@@ -46,6 +46,8 @@ int hm_vm_read_meminfo(hm_vm_meminfo_t *out)
     out->available = meminfo_field(buf, "MemAvailable:");
     out->commit_limit = meminfo_field(buf, "CommitLimit:");
     out->committed_as = meminfo_field(buf, "Committed_AS:");
+    out->huge_total = meminfo_field(buf, "HugePages_Total:") / 1024; /* no "kB" unit */
+    out->huge_free = meminfo_field(buf, "HugePages_Free:") / 1024;
     free(buf);
     return 0;
 }
@@ -134,4 +136,5 @@ void hm_vm_get_stats(hm_vm_stats_t *out)
     out->committed_bytes = hm_vm_committed();
     out->locked_bytes = atomic_load_explicit(&hm_stat_locked_bytes, memory_order_relaxed);
     out->guard_hits = atomic_load_explicit(&hm_stat_guard_hits, memory_order_relaxed);
+    out->watched_bytes = atomic_load_explicit(&hm_stat_watched_bytes, memory_order_relaxed);
 }

@@ -15,7 +15,7 @@ int hm_charge(hm_vm_account_t *a, uint64_t bytes);
 void hm_uncharge(hm_vm_account_t *a, uint64_t bytes);
 
 extern _Atomic uint64_t hm_stat_reservations, hm_stat_reserved_bytes, hm_stat_locked_bytes,
-    hm_stat_guard_hits;
+    hm_stat_guard_hits, hm_stat_watched_bytes;
 /* Reservations between their mmap and their index entry (foreign.c waits them out). */
 extern _Atomic uint64_t hm_creating;
 

@@ -3,6 +3,10 @@
  * hostmem's SIGSEGV handler (src/os/linux_fault.c), which calls guard_fault():
  *   - a committed guard page of a live reservation: restore the base protection, clear the
  *     guard bit (one page), count it, tell the user's callback, retry the access;
+ *   - a committed page of a MEM_WRITE_WATCH reservation whose protection allows writing:
+ *     the mprotect write-watch engine armed it; watched.c records the write and makes the
+ *     page writable, retry (the guard of a watched page clears first, then the retried
+ *     write faults again and is recorded: Windows G6);
  *   - a page whose recorded protection already allows the access (a VirtualProtect raced
  *     with the fault): retry;
  *   - anything else is not ours: chained to the previous handler / default action.
@@ -12,7 +16,7 @@
  */
 #include <stdatomic.h>
 
-#include "vm/internal.h"
+#include "vm/watched.h"
 
 static _Atomic(hm_vm_guard_cb_t) guard_cb;
 static _Atomic(void *) guard_ctx;
@@ -37,7 +41,7 @@ static bool clear_guard(hm_reservation_t *r, uint64_t page, uint32_t val)
     if (hm_runs_reserve_signal_safe(&r->runs, 2) != 0)
         return false;
     if (hm_os.protect(HM_SITE_GUARD_CLEAR, (void *)(r->base + (page << HM_PAGE_SHIFT)),
-                      HM_PAGE_SIZE, hm_os_prot_of(prot)) != 0)
+                      HM_PAGE_SIZE, hm_os_prot_in(r, prot)) != 0)
         return false;
     hm_runs_update(&r->runs, hm_record_npages(r), page, page + 1, ~(uint32_t)HM_VM_GUARD, 0);
     hm_stat_add(&hm_stat_guard_hits, 1);
@@ -52,7 +56,13 @@ static bool guard_fault(void *addr, bool is_write)
     uint64_t page = ((uintptr_t)addr - r->base) >> HM_PAGE_SHIFT;
     uint32_t val = r->runs.v[hm_runs_find(&r->runs, page)].val;
     bool guard = (val & HM_RUN_COMMITTED) && (val & HM_VM_GUARD);
-    bool retry = guard ? clear_guard(r, page, val) : allows(val, is_write);
+    bool retry;
+    if (guard)
+        retry = clear_guard(r, page, val);
+    else if (hm_watched(r) && allows(val, true))
+        retry = hm_vm_watch_fault(r, page, val); /* an armed page (write watch) */
+    else
+        retry = allows(val, is_write);
     hm_record_unlock(r);
     if (guard && retry) {
         hm_vm_guard_cb_t cb = atomic_load(&guard_cb);
@@ -62,7 +72,12 @@ static bool guard_fault(void *addr, bool is_write)
     return retry;
 }
 
+int hm_guard_arm_at(hm_os_site_t site)
+{
+    return hm_os.fault_handler(site, guard_fault);
+}
+
 int hm_guard_arm(void)
 {
-    return hm_os.fault_handler(HM_SITE_GUARD_HANDLER, guard_fault);
+    return hm_guard_arm_at(HM_SITE_GUARD_HANDLER);
 }

@@ -63,5 +63,7 @@ bool hm_touches_reservation(uintptr_t addr, size_t size);
 
 /* Installs the guard-page fault handler (idempotent). */
 int hm_guard_arm(void);
+/* The same, naming the call site (write watch installs it too). */
+int hm_guard_arm_at(hm_os_site_t site);
 
 #endif

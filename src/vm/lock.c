@@ -8,6 +8,8 @@
  */
 #include "vm/foreign.h"
 #include "vm/internal.h"
+#include "vm/phys.h"
+#include "vm/watched.h"
 
 /* Clears the guard of the first guard page in [first, end). */
 static int clear_first_guard(hm_reservation_t *r, uint64_t first, uint64_t end)
@@ -22,7 +24,7 @@ static int clear_first_guard(hm_reservation_t *r, uint64_t first, uint64_t end)
     int err = hm_runs_reserve(&r->runs, 2);
     if (!err)
         err = hm_os.protect(HM_SITE_GUARD_CLEAR, (void *)(r->base + (page << HM_PAGE_SHIFT)),
-                            HM_PAGE_SIZE, hm_os_prot_of(prot));
+                            HM_PAGE_SIZE, hm_os_prot_in(r, prot));
     if (err)
         return hm_status_of_errno(err);
     hm_runs_update(&r->runs, npages, page, page + 1, ~(uint32_t)HM_VM_GUARD, 0);
@@ -48,6 +50,7 @@ static int lock_checked(hm_reservation_t *r, uintptr_t addr, size_t size)
                                                               : HM_E_NO_MEMORY;
     hm_runs_update(&r->runs, npages, first, end, ~0u, HM_RUN_LOCKED);
     hm_stat_add(&hm_stat_locked_bytes, (int64_t)(fresh << HM_PAGE_SHIFT));
+    hm_vm_watch_touched(r, first, end, true); /* mlock writes writable pages in (G6) */
     return HM_OK;
 }
 
@@ -78,7 +81,10 @@ static int lock_or_unlock(uintptr_t addr, size_t size, bool lock)
     }
     if (st != HM_OK)
         return st;
-    st = lock ? lock_checked(r, addr, size) : unlock_checked(r, addr, size);
+    if (hm_is_phys(r))
+        st = HM_E_INVALID_PARAMETER; /* resident already: STATUS_INCOMPATIBLE_FILE_MAP */
+    else
+        st = lock ? lock_checked(r, addr, size) : unlock_checked(r, addr, size);
     hm_record_unlock(r);
     return st;
 }

@@ -6,11 +6,16 @@
  * cursor: the base of the last reservation it placed. The next one is tried just below it
  * with MAP_FIXED_NOREPLACE (one syscall; the kernel refuses if anything is there), and
  * only if that fails does it over-reserve by 60 KiB and trim. Top-down searches the
- * kernel's map for the highest gap, leaving the main stack's growth band free.
+ * kernel's map for the highest gap, leaving the main stack's growth band free. Address
+ * requirements (VirtualAlloc2: bounds and a power-of-two alignment of at least 64 KiB)
+ * search the kernel's map for the lowest (or, top-down, highest) aligned hole inside the
+ * bounds, then claim it with MAP_FIXED_NOREPLACE, searching again if something took it
+ * meanwhile; the no-requirement paths above are untouched by them.
  *
- * Invariant: every range returned is mapped, 64 KiB aligned, inside [HM_MIN_ADDR,
- * HM_MAX_ADDR]. The cursor is only a hint (atomic, relaxed): a stale value costs a syscall,
- * never correctness. No locks.
+ * Invariant: every range returned is mapped, 64 KiB aligned (or to the requested
+ * alignment, inside the requested bounds), inside [HM_MIN_ADDR, HM_MAX_ADDR]. The cursor
+ * is only a hint (atomic, relaxed): a stale value costs a syscall, never correctness. No
+ * locks.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -21,6 +26,7 @@
 #include "common.h"
 #include "os/os.h"
 #include "vm/placement.h"
+#include "vm/procmaps.h"
 #include "vm/vm.h"
 
 static _Atomic uintptr_t hint_cursor;
@@ -157,7 +163,7 @@ static int topdown_candidate(size_t size, uintptr_t *out)
 static int map_top_down(size_t size, unsigned prot, uintptr_t *base)
 {
     for (int attempt = 0; attempt < 8; attempt++) {
-        uintptr_t cand;
+        uintptr_t cand = 0;
         int st = topdown_candidate(size, &cand);
         if (st != HM_OK)
             return st;
@@ -172,8 +178,83 @@ static int map_top_down(size_t size, unsigned prot, uintptr_t *base)
     return HM_E_NO_MEMORY;
 }
 
-int hm_place_map(uintptr_t addr, size_t size, unsigned os_prot, bool top_down, uintptr_t *base)
+/* Where a reservation with requirements may go: bases in [lo, end - size], multiples of
+ * align. */
+typedef struct bounds {
+    uintptr_t lo, end;
+    size_t align;
+} bounds_t;
+
+/* The lowest (top_down: highest) base for size in the hole [lo, hi) within the bounds. */
+static bool fit_hole(uintptr_t lo, uintptr_t hi, size_t size, const bounds_t *b, bool top_down,
+                     uintptr_t *cand)
 {
+    if (lo < b->lo)
+        lo = b->lo;
+    if (hi > b->end)
+        hi = b->end;
+    if (hi <= lo || hi - lo < size)
+        return false;
+    uintptr_t c = top_down ? HM_ALIGN_DOWN(hi - size, b->align) : HM_ALIGN_UP(lo, b->align);
+    if (c < lo || c > hi - size)
+        return false;
+    *cand = c;
+    return true;
+}
+
+/* A base for size within the bounds, from the holes of /proc/self/maps (the main stack's
+ * growth band counts as taken): HM_OK, or HM_E_NO_MEMORY if none fits or the map cannot
+ * be read. */
+static int bounded_candidate(size_t size, const bounds_t *b, bool top_down, uintptr_t *out)
+{
+    hm_maps_t m;
+    if (hm_maps_read(HM_SITE_PLACE_MAPS, "/proc/self/maps", &m) != 0)
+        return HM_E_NO_MEMORY;
+    uintptr_t prev_end = 0, band = stack_band(), cand;
+    bool found = false;
+    for (size_t i = 0; i <= m.n && !(found && !top_down); i++) {
+        uintptr_t hole_end = i < m.n ? m.v[i].s : HM_MAX_ADDR + 1;
+        if (i < m.n && !strcmp(m.v[i].name, "[stack]"))
+            hole_end = hole_end > band ? hole_end - band : 0;
+        if (hole_end > prev_end && fit_hole(prev_end, hole_end, size, b, top_down, &cand)) {
+            *out = cand;
+            found = true;
+        }
+        if (i < m.n && m.v[i].e > prev_end)
+            prev_end = m.v[i].e;
+    }
+    hm_maps_free(&m);
+    return found ? HM_OK : HM_E_NO_MEMORY;
+}
+
+static int map_bounded(size_t size, unsigned prot, bool top_down, const hm_vm_limits_t *l,
+                       uintptr_t *base)
+{
+    bounds_t b = {l->lowest > HM_MIN_ADDR ? l->lowest : HM_MIN_ADDR,
+                  l->highest ? l->highest + 1 : HM_MAX_ADDR + 1,
+                  l->align > HM_GRANULE ? l->align : HM_GRANULE};
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uintptr_t cand = 0;
+        int st = bounded_candidate(size, &b, top_down, &cand);
+        if (st != HM_OK)
+            return st;
+        void *p;
+        int err = hm_os.map(HM_SITE_PLACE_MAP, (void *)cand, size, prot, HM_OS_MAP_NOREPLACE, &p);
+        if (!err) {
+            *base = cand;
+            return HM_OK;
+        }
+        if (err != EEXIST)
+            return status_of(err);
+    }
+    return HM_E_NO_MEMORY;
+}
+
+int hm_place_map(uintptr_t addr, size_t size, unsigned os_prot, bool top_down,
+                 const hm_vm_limits_t *limits, uintptr_t *base)
+{
+    if (limits)
+        return map_bounded(size, os_prot, top_down, limits, base);
     if (addr) {
         int err = map_at(addr, size, os_prot);
         if (err)

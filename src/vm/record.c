@@ -57,7 +57,7 @@ static hm_reservation_t *pop(void)
 }
 
 /* Adds a chunk; returns its first record (kept by the caller), the rest go to the list. */
-static hm_reservation_t *grow(int *err)
+static hm_reservation_t *grow(hm_os_site_t site, int *err)
 {
     uint32_t c = atomic_fetch_add_explicit(&n_chunks, 1, memory_order_relaxed);
     if (c >= MAX_CHUNKS) {
@@ -65,7 +65,7 @@ static hm_reservation_t *grow(int *err)
         return NULL;
     }
     void *mem;
-    *err = hm_os.alloc(HM_SITE_RESERVE_RECORD,
+    *err = hm_os.alloc(site,
                        CHUNK_SIZE * (sizeof(hm_reservation_t) + sizeof(hm_reservation_ext_t)),
                        &mem);
     if (*err) {
@@ -87,12 +87,17 @@ static hm_reservation_t *grow(int *err)
     return &recs[0];
 }
 
-hm_reservation_t *hm_record_get(int *err)
+hm_reservation_t *hm_record_get_at(hm_os_site_t site, int *err)
 {
     hm_reservation_t *r = pop();
     if (r)
         return r;
-    return grow(err);
+    return grow(site, err);
+}
+
+hm_reservation_t *hm_record_get(int *err)
+{
+    return hm_record_get_at(HM_SITE_RESERVE_RECORD, err);
 }
 
 hm_reservation_ext_t *hm_record_ext(const hm_reservation_t *r)

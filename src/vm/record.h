@@ -9,7 +9,10 @@
  * change this reservation's pages (protect, decommit map, munmap at release, mlock,
  * madvise) — so that the kernel's view and the runs never disagree for an observer that
  * holds the lock. No other lock is ever taken while holding it (lock order: index (none,
- * lock-free) → record; see src/lock_order.h).
+ * lock-free) → record; see src/lock_order.h), with two exceptions that hold several
+ * record locks: the AWE pool lock's holder (phys.h), which locks only AWE windows, and
+ * placeholder.c, which takes every lock after its first with trylock (never waiting while
+ * it holds one) — so neither can close a cycle with the other or with anyone.
  */
 #ifndef HM_VM_RECORD_H
 #define HM_VM_RECORD_H
@@ -27,9 +30,10 @@ typedef struct hm_reservation {
     pthread_mutex_t lock;
     /* ---- under lock ---- */
     bool live;
-    uint8_t kind;                 /* HM_KIND_* bits; const while live unless noted */
+    uint8_t kind;                 /* HM_KIND_* bits; const while live, but placeholder.c
+                                   * converts placeholders (and their size) in place */
     uint32_t alloc_prot;          /* hm_vm prot */
-    uintptr_t base;               /* 64 KiB aligned */
+    uintptr_t base;               /* 64 KiB aligned (a split placeholder's piece: a page) */
     size_t size;                  /* page multiple */
     hm_runs_t runs;               /* committed and locked bytes are counted from the runs */
     /* ---- pool ---- */
@@ -67,6 +71,8 @@ static inline uint64_t hm_record_npages(const hm_reservation_t *r)
 
 /* A fresh record (not live, unlocked), or NULL with *err set. */
 hm_reservation_t *hm_record_get(int *err);
+/* Same, growing the pool (if it must) from `site`. */
+hm_reservation_t *hm_record_get_at(hm_os_site_t site, int *err);
 /* Returns a record that is no longer live and no longer indexed. */
 void hm_record_put(hm_reservation_t *r);
 /* Calls fn on each live reservation (locked during the call). */

@@ -9,9 +9,14 @@
  * no-op write (OR 0) so the kernel can no longer drop it. Read-only runs are made writable
  * for that write and restored. Conservative: a committed page never touched since commit
  * is not resident either, so an undo over it fails although it reads zero.
+ * Write watch: a reset page keeps its written state (the kernel engine reports a page the
+ * kernel dropped as written); the undo's re-dirtying is a write, reported by both engines
+ * (a page the mprotect engine armed is re-dirtied through the read-only path).
  * Locking: reservation lock held across the syscalls.
  */
 #include "vm/internal.h"
+#include "vm/phys.h"
+#include "vm/watched.h"
 
 #define PM_CHUNK 512
 
@@ -58,7 +63,7 @@ int hm_vm_reset(uintptr_t addr, size_t size)
         return st;
     uint64_t first, end;
     hm_page_range(r, addr, size, &first, &end);
-    st = reset_runs(r, first, end);
+    st = hm_is_phys(r) ? HM_E_CONFLICTING_ADDRESSES : reset_runs(r, first, end);
     hm_record_unlock(r);
     return st;
 }
@@ -111,9 +116,10 @@ static int redirty(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val)
 {
     uintptr_t a = r->base + (s << HM_PAGE_SHIFT);
     size_t len = (e - s) << HM_PAGE_SHIFT;
-    unsigned prot = hm_os_prot_of(val & HM_VM_PROT_MASK);
+    unsigned prot = hm_os_prot_in(r, val & HM_VM_PROT_MASK);
     if (prot & HM_OS_W) {
         touch_pages(a, e - s);
+        hm_vm_watch_touched(r, s, e, false);
         return HM_OK;
     }
     int err = hm_os.protect(HM_SITE_UNDO_UNPROTECT, (void *)a, len, HM_OS_R | HM_OS_W);
@@ -122,6 +128,7 @@ static int redirty(hm_reservation_t *r, uint64_t s, uint64_t e, uint32_t val)
     touch_pages(a, e - s);
     if ((err = hm_os.protect(HM_SITE_UNDO_REPROTECT, (void *)a, len, prot)) != 0)
         hm_panic("reset undo: cannot restore the protection", a, len, err);
+    hm_vm_watch_touched(r, s, e, false); /* write watch reports re-dirtied pages written */
     return HM_OK;
 }
 
@@ -133,7 +140,7 @@ int hm_vm_reset_undo(uintptr_t addr, size_t size)
         return st;
     uint64_t first, end;
     hm_page_range(r, addr, size, &first, &end);
-    st = for_each_piece(r, first, end, check_resident);
+    st = hm_is_phys(r) ? HM_E_CONFLICTING_ADDRESSES : for_each_piece(r, first, end, check_resident);
     if (st == HM_OK)
         st = for_each_piece(r, first, end, redirty);
     hm_record_unlock(r);

@@ -183,6 +183,35 @@ uint64_t hm_runs_count(const hm_runs_t *r, uint64_t npages, uint64_t first, uint
     return total;
 }
 
+int hm_runs_slice(hm_runs_t *dst, const hm_runs_t *src, uint64_t first, uint64_t end,
+                  hm_os_site_t site)
+{
+    hm_assert(first < end);
+    uint32_t a = hm_runs_find(src, first), n = hm_runs_find(src, end - 1) - a + 1;
+    hm_runs_init(dst, src->v[a].val);
+    if (n > dst->cap) {
+        void *nv;
+        int err = hm_os.alloc(site, n * sizeof(hm_run_t), &nv);
+        if (err)
+            return err;
+        dst->v = nv;
+        dst->cap = n & ((1u << 30) - 1);
+        dst->storage = 1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        dst->v[i].start = i ? src->v[a + i].start - first : 0;
+        dst->v[i].val = src->v[a + i].val;
+    }
+    dst->n = n;
+    return 0;
+}
+
+void hm_runs_truncate(hm_runs_t *r, uint64_t npages)
+{
+    hm_assert(npages > 0);
+    r->n = hm_runs_find(r, npages - 1) + 1;
+}
+
 int hm_runs_valid(const hm_runs_t *r, uint64_t npages)
 {
     if (r->n == 0 || r->n > r->cap || r->v[0].start != 0)

@@ -52,6 +52,13 @@ void hm_runs_update(hm_runs_t *r, uint64_t npages, uint64_t first, uint64_t end,
 /* Counts pages in [first, end) whose value has all bits of `want` under `mask`. */
 uint64_t hm_runs_count(const hm_runs_t *r, uint64_t npages, uint64_t first, uint64_t end,
                        uint32_t mask, uint32_t want);
+/* Makes dst (empty: fresh or destroyed) the runs of src's pages [first, end), renumbered
+ * from 0 (a placeholder split); storage beyond the inline runs comes from `site`. 0 or
+ * an errno (dst then holds one run and nothing to free). */
+int hm_runs_slice(hm_runs_t *dst, const hm_runs_t *src, uint64_t first, uint64_t end,
+                  hm_os_site_t site);
+/* Keeps only pages [0, npages) (0 < npages): drops the runs that start at or past it. */
+void hm_runs_truncate(hm_runs_t *r, uint64_t npages);
 /* True if the invariant holds (debug checks, tests). */
 int hm_runs_valid(const hm_runs_t *r, uint64_t npages);
 

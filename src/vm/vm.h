@@ -75,6 +75,33 @@ enum {
  * whole range with commit_prot too if HM_VM_ALLOC_COMMIT. *out = base. */
 int hm_vm_allocate(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t commit_prot,
                    unsigned flags, uintptr_t *out);
+
+/* Placeholders and address requirements (VirtualAlloc2; placeholder.c, placement.c). */
+/* Where a reservation made without an address may go: its base is a multiple of align
+ * (a power of two, 0 = 64 KiB) and [base, base+size) lies in [lowest, highest] (0 = no
+ * bound; highest+1 is page-aligned). */
+typedef struct hm_vm_limits {
+    uintptr_t lowest, highest;
+    size_t align;
+} hm_vm_limits_t;
+/* hm_vm_allocate with addr 0 placed by limits (NULL: as hm_vm_allocate). HM_E_NO_MEMORY if
+ * no hole fits. HM_VM_ALLOC_PLACEHOLDER makes a placeholder (reserved, no access). */
+int hm_vm_allocate_in(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t commit_prot,
+                      unsigned flags, const hm_vm_limits_t *limits, uintptr_t *out);
+/* Replaces the placeholder [addr, addr+size) by a normal allocation (committed with
+ * commit_prot if HM_VM_ALLOC_COMMIT): HM_E_INVALID_PARAMETER if addr is not in a
+ * placeholder, HM_E_CONFLICTING_ADDRESSES if the range is not exactly one. */
+int hm_vm_replace_placeholder(uintptr_t addr, size_t size, uint32_t alloc_prot,
+                              uint32_t commit_prot, unsigned flags);
+/* MEM_RELEASE|MEM_PRESERVE_PLACEHOLDER: [addr, addr+size) (size > 0) of one placeholder, or
+ * of one allocation that replaced a placeholder, becomes a placeholder of its own; the
+ * rest of it stays what it was, as allocations of their own. */
+int hm_vm_preserve_placeholder(uintptr_t addr, size_t size);
+/* MEM_RELEASE|MEM_COALESCE_PLACEHOLDERS: the two or more adjacent placeholders exactly
+ * covering [addr, addr+size) become one. */
+int hm_vm_coalesce_placeholders(uintptr_t addr, size_t size);
+/* HM_OK if NUMA node `node` exists (is online), HM_E_INVALID_PARAMETER if not. */
+int hm_vm_numa_node_check(uint32_t node);
 /* Commits [addr, addr+size) inside one reservation (recommit allowed). */
 int hm_vm_commit(uintptr_t addr, size_t size, uint32_t prot);
 /* Decommits [addr, addr+size); size 0 = the whole reservation, addr must be its base. */
@@ -97,6 +124,18 @@ void hm_vm_set_commit_limit(uint64_t bytes);
 uint64_t hm_vm_commit_limit(void);
 uint64_t hm_vm_committed(void);
 
+/* Write watch (watched.c; the engines are in src/watch/). GetWriteWatch over [addr,
+ * addr+size): up to *count page addresses, ascending, into `addresses` (written after the
+ * reservation is unlocked), *count set to how many; reset re-arms what was reported.
+ * HM_E_INVALID_PARAMETER if the range is not inside one MEM_WRITE_WATCH reservation. */
+int hm_vm_get_write_watch(uintptr_t addr, size_t size, bool reset, void **addresses,
+                          size_t *count);
+int hm_vm_reset_write_watch(uintptr_t addr, size_t size);
+/* hm_watch_mark_written: HM_E_NOACCESS unless every page is committed and writable. */
+int hm_vm_mark_written(uintptr_t addr, size_t size);
+/* The write-watch engine of the process ("kernel", "mprotect" or "none") and why. */
+const char *hm_vm_write_watch_engine(const char **why);
+
 /* Guard pages (guard.c). */
 typedef void (*hm_vm_guard_cb_t)(void *addr, void *ctx);
 void hm_vm_set_guard_callback(hm_vm_guard_cb_t cb, void *ctx);
@@ -104,12 +143,14 @@ void hm_vm_set_guard_callback(hm_vm_guard_cb_t cb, void *ctx);
 /* Statistics (atomic counters, relaxed). */
 typedef struct hm_vm_stats {
     uint64_t reservations, reserved_bytes, committed_bytes, locked_bytes, guard_hits;
+    uint64_t watched_bytes; /* size of the live MEM_WRITE_WATCH reservations */
 } hm_vm_stats_t;
 void hm_vm_get_stats(hm_vm_stats_t *out);
 
 /* Reads /proc/meminfo fields (kB → bytes); missing fields read 0. */
 typedef struct hm_vm_meminfo {
     uint64_t total, available, commit_limit, committed_as;
+    uint64_t huge_total, huge_free; /* HugePages_Total / _Free: pages, not bytes */
 } hm_vm_meminfo_t;
 int hm_vm_read_meminfo(hm_vm_meminfo_t *out);
 

@@ -58,6 +58,7 @@ SIZE_T WINAPI GetLargePageMinimum(void)
 
 BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX ms)
 {
+    HM_ENTER("GlobalMemoryStatusEx", ms, 0);
     if ((uintptr_t)ms < HM_MIN_ADDR)
         return hm_fail(HM_E_NOACCESS);
     if (ms->dwLength != sizeof *ms)
@@ -82,6 +83,7 @@ BOOL WINAPI GlobalMemoryStatusEx(LPMEMORYSTATUSEX ms)
 
 BOOL WINAPI FlushInstructionCache(HANDLE hProcess, LPCVOID lpBaseAddress, SIZE_T dwSize)
 {
+    HM_ENTER("FlushInstructionCache", lpBaseAddress, dwSize);
     if (hProcess != CURRENT_PROCESS)
         return hm_fail(HM_E_INVALID_HANDLE);
     if (lpBaseAddress && dwSize)

@@ -16,10 +16,12 @@ static BOOL lock_call(LPVOID lpAddress, SIZE_T dwSize, int (*op)(uintptr_t, size
 
 BOOL WINAPI VirtualLock(LPVOID lpAddress, SIZE_T dwSize)
 {
+    HM_ENTER("VirtualLock", lpAddress, dwSize);
     return lock_call(lpAddress, dwSize, hm_vm_lock);
 }
 
 BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize)
 {
+    HM_ENTER("VirtualUnlock", lpAddress, dwSize);
     return lock_call(lpAddress, dwSize, hm_vm_unlock);
 }

@@ -31,11 +31,13 @@ static BOOL virtual_protect(LPVOID lpAddress, SIZE_T dwSize, DWORD newp, PDWORD 
 BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
                            PDWORD lpflOldProtect)
 {
+    HM_ENTER("VirtualProtect", lpAddress, dwSize);
     return virtual_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect, false);
 }
 
 BOOL WINAPI VirtualProtectFromApp(PVOID lpAddress, SIZE_T dwSize, ULONG flNewProtect,
                                   PULONG lpflOldProtect)
 {
+    HM_ENTER("VirtualProtectFromApp", lpAddress, dwSize);
     return virtual_protect(lpAddress, dwSize, flNewProtect, lpflOldProtect, true);
 }

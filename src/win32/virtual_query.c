@@ -59,5 +59,6 @@ SIZE_T hm_win32_query(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZ
 
 SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength)
 {
+    HM_ENTER("VirtualQuery", lpAddress, dwLength);
     return hm_win32_query(lpAddress, lpBuffer, dwLength, NULL);
 }

@@ -22,6 +22,16 @@ int hm_test_run(Suite *s);
 #define HM_TEST_MAIN(make_suite) \
     int main(void) { return hm_test_run(make_suite()); }
 
+/* tests/win32 also build for Windows and run under Wine (tests/wine, with -DHM_WINE). A case
+ * that needs Linux or hostmem's own extensions (hm_ functions, fork, /proc, mmap) stays out
+ * of that build: wrap its START_TEST..END_TEST in #ifndef HM_WINE and its registration in
+ * HM_LINUX_ONLY(...), which on Linux is the registration itself. */
+#ifdef HM_WINE
+#define HM_LINUX_ONLY(...) hm_wine_linux_only(#__VA_ARGS__)
+#else
+#define HM_LINUX_ONLY(...) __VA_ARGS__
+#endif
+
 /* Adds one test as its own case. Spell tcase_create("name") literally at the call site:
  * tests/CMakeLists.txt finds the case names by scanning for it. */
 static inline void hm_add(Suite *s, TCase *tc, const TTest *t)

@@ -4,6 +4,7 @@
  * not charged twice; decommit and release give the charge back.
  * Rows: issue text; hostmem.h (hm_set_commit_limit); memoryapi.md §3.1 (1455), §4.3
  * (ullTotalPageFile = commit limit).
+ * HM_LINUX_ONLY_FILE: every case sets hostmem's commit limit (hm_set_commit_limit).
  */
 #include <signal.h>
 #include <string.h>

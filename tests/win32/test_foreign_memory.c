@@ -3,6 +3,7 @@
  * libraries): VirtualQuery answers from the kernel's view, VirtualProtect works on it.
  * Rows: issue text; semantics-decisions ("Memory hostmem did not allocate",
  * "VirtualProtect with PAGE_GUARD on memory hostmem did not allocate"); memoryapi.md §5.7, §5.8.
+ * HM_LINUX_ONLY_FILE: Linux mappings (mmap, /proc/self/maps) seen through hostmem's VirtualQuery.
  */
 #include <fcntl.h>
 #include <signal.h>

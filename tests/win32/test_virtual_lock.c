@@ -4,10 +4,12 @@
  * Rows: memoryapi.md §5.9; semantics-decisions (VirtualLock/VirtualUnlock rows). Guard pages
  * (G3): test_guard_page.c.
  */
+#ifndef HM_WINE
 #include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#endif
 
 #include "testlib.h"
 
@@ -216,6 +218,7 @@ START_TEST(release_drops_the_lock)
 }
 END_TEST
 
+#ifndef HM_WINE /* Linux-only: capabilities and RLIMIT_MEMLOCK */
 /* semantics-decisions: over the locked-memory limit → FALSE, 1453, nothing locked.
  * Runs in its own process (Check forks): drops CAP_IPC_LOCK and lowers RLIMIT_MEMLOCK. */
 START_TEST(lock_over_the_limit_fails_with_working_set_quota)
@@ -245,6 +248,7 @@ START_TEST(lock_over_the_limit_fails_with_working_set_quota)
     release(a);
 }
 END_TEST
+#endif
 
 static Suite *make_suite(void)
 {
@@ -259,7 +263,7 @@ static Suite *make_suite(void)
     hm_add(s, tcase_create("lock_free_memory_fails_with_invalid_address"), lock_free_memory_fails_with_invalid_address);
     hm_add(s, tcase_create("lock_and_unlock_size_zero_fail_with_invalid_parameter"), lock_and_unlock_size_zero_fail_with_invalid_parameter);
     hm_add(s, tcase_create("release_drops_the_lock"), release_drops_the_lock);
-    hm_add(s, tcase_create("lock_over_the_limit_fails_with_working_set_quota"), lock_over_the_limit_fails_with_working_set_quota);
+    HM_LINUX_ONLY(hm_add(s, tcase_create("lock_over_the_limit_fails_with_working_set_quota"), lock_over_the_limit_fails_with_working_set_quota));
     return s;
 }
 

@@ -14,6 +14,7 @@ enum { HM_TOOL_OK = 0, HM_TOOL_FAILURE = 1, HM_TOOL_USAGE = 2 };
 /* One subcommand: argv[0] is its name. Returns an exit code. */
 int hm_tool_demo(int argc, char **argv);
 int hm_tool_map(int argc, char **argv);
+int hm_tool_info(int argc, char **argv);
 
 /* A subcommand's flags: name (e.g. "--json") and where to record that it was given. */
 typedef struct hm_tool_flag {

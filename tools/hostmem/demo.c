@@ -259,6 +259,11 @@ int hm_tool_demo(int argc, char **argv)
             return HM_TOOL_FAILURE;
         }
     }
+    if (!hm_demo_step_host(8)) {
+        fflush(stdout);
+        fprintf(stderr, "hostmem demo: step 8 did not behave as documented\n");
+        return HM_TOOL_FAILURE;
+    }
     printf("\nDone. 'hostmem map' shows the whole process this way ('hostmem map --help').\n");
     return HM_TOOL_OK;
 }

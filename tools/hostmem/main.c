@@ -2,7 +2,7 @@
  * main.c — the hostmem command: dispatches to a subcommand, answers --help and
  * --version, and turns anything it does not understand into a usage error (exit 2).
  *
- * Each subcommand lives in its own file (demo.c, map.c) and parses its own options with
+ * Each subcommand lives in its own file (demo.c, map.c, info.c) and parses its own options with
  * hm_tool_parse_flags(), defined here so every subcommand reports usage errors alike.
  * Output goes to stdout; errors to stderr, prefixed "hostmem:".
  */
@@ -24,7 +24,8 @@ typedef struct command {
 
 static const command_t commands[] = {
     {"demo", hm_tool_demo, "a narrated tour: reserve, commit, protect, guard page, release"},
-    {"map", hm_tool_map, "the tool's own memory regions in Windows terms (--json too)"},
+    {"map", hm_tool_map, "a process's memory regions in Windows terms (--json too)"},
+    {"info", hm_tool_info, "page sizes, engines, limits and privileges hostmem finds here"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
