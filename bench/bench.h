@@ -17,6 +17,10 @@ void measure_pair(bench_result_t *r, batch_fn raw, void *raw_ctx, batch_fn hm, v
 size_t scaled(size_t normal, size_t quick);
 void die(const char *what);
 
+/* The whole benchmark with its command line (argv[0] ignored); prog names it in --help
+ * ("hm_bench", or "hostmem bench" when the tool runs it). Returns the exit code. */
+int hm_bench_main(const char *prog, int argc, char **argv);
+
 /* host_bench.c */
 void bench_host_valloc(bench_result_t *r);
 void bench_host_malloc(bench_result_t *r);

@@ -733,23 +733,32 @@ static void bench_threads(bench_result_t *one, bench_result_t *two, bench_result
 
 /* ---- main -------------------------------------------------------------------------- */
 
+static const char *g_prog = "hm_bench";
+
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: hm_bench [--json] [--quick] [--strict] [--only SUBSTR] [--side raw|hostmem]\n"
-            "Measures hostmem's VirtualAlloc family against the raw Linux syscalls in one run.\n"
+            "usage: %s [--json] [--quick] [--strict] [--only SUBSTR] [--side raw|hostmem]\n\n"
+            "Measure hostmem's Windows memory API against the raw Linux system calls, side by\n"
+            "side in one run, and print each scenario's ratio (hostmem / raw) against its\n"
+            "target. A progress line runs on stderr while it works (a terminal only).\n\n"
+            "options:\n"
             "  --json          print JSON on stdout instead of the table\n"
             "  --quick         fewer rounds (CI smoke run, a few seconds)\n"
             "  --strict        exit 1 if a target is missed\n"
             "  --only SUBSTR   run only scenarios whose id contains SUBSTR\n"
             "                  (rss, reserve_release, cycle, commit, protect, threads, virtualquery,\n"
-            "                  watch)\n"
+            "                  host, watch)\n"
             "  --side S        run only the raw or only the hostmem side (for strace/perf)\n"
-            "example: hm_bench --quick --json > bench.json\n");
+            "  -h, --help      show this help\n\n"
+            "example:\n"
+            "  %s --quick --json > bench.json\n",
+            g_prog, g_prog);
 }
 
-int main(int argc, char **argv)
+int hm_bench_main(const char *prog, int argc, char **argv)
 {
+    g_prog = prog;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             g_cfg.json = 1;

@@ -11,7 +11,6 @@
 #define P ((uint64_t)4096)
 #define G ((uint64_t)65536)
 
-#pragma weak GetWriteWatch
 
 hm_bad_env_t hm_bad_env;
 
@@ -36,6 +35,28 @@ uint64_t hm_b_u64(hm_brd_t *r)
     return (uint64_t)hm_b_u32(r) | (uint64_t)hm_b_u32(r) << 32;
 }
 
+/* Address space nothing maps: from 40 TiB up, where neither the kernel (it works down from
+ * the stack) nor hostmem's placement (below its last reservation) goes. A released
+ * reservation would do only until a host heap reuses it. */
+static uint64_t free_far_away(void)
+{
+    uint64_t cand = (uint64_t)40 << 40;
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        abort();
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long lo, hi;
+        if (sscanf(line, "%llx-%llx", &lo, &hi) != 2 || hi <= cand)
+            continue;
+        if (lo >= cand + 16 * G)
+            break;
+        cand = (hi + 2 * G - 1) & ~(G - 1);
+    }
+    fclose(f);
+    return cand + G;
+}
+
 void hm_bad_env_init(void)
 {
     char *v = VirtualAlloc(NULL, 16 * P, MEM_RESERVE, PAGE_READWRITE);
@@ -50,14 +71,11 @@ void hm_bad_env_init(void)
     hm_bad_env.rw_page = VirtualAlloc(NULL, P, MEM_COMMIT, PAGE_READWRITE);
     if (!hm_bad_env.rw_page)
         abort();
-    if (GetWriteWatch)
-        hm_bad_env.watch = VirtualAlloc(NULL, G, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+    hm_bad_env.watch = VirtualAlloc(NULL, G, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
                                         PAGE_READWRITE);
-    void *f = VirtualAlloc(NULL, G, MEM_RESERVE, PAGE_NOACCESS);
-    if (!f || !VirtualFree(f, 0, MEM_RELEASE))
-        abort();
-    hm_bad_env.free_addr = f;
+    hm_bad_env.free_addr = (void *)(uintptr_t)free_far_away();
     hm_bad_env.hostile_out = getenv("HM_FUZZ_HOSTILE") != NULL;
+    hm_bad_env.misaligned_out = getenv("HM_FUZZ_MISALIGNED") != NULL;
 }
 
 const char *hm_ptr_kind_name(int kind)
@@ -94,6 +112,8 @@ void *hm_b_ptr(hm_brd_t *r, bool deref, int *kind)
     uint8_t b = hm_b_u8(r);
     int k = b % 8 < 5 ? b % 8 : (int)(b % HM_PTR_KINDS);
     if (deref && !hm_bad_env.hostile_out && k >= HM_PTR_SAFE)
+        k = HM_PTR_SCRATCH;
+    if (deref && !hm_bad_env.misaligned_out && (k == HM_PTR_MISALIGNED || k == HM_PTR_ODD))
         k = HM_PTR_SCRATCH;
     if (kind)
         *kind = k;
@@ -145,7 +165,7 @@ void *hm_b_addr(hm_brd_t *r, bool mutating)
         bool foreign = k == HM_PTR_SCRATCH || k == HM_PTR_MISALIGNED || k == HM_PTR_ODD ||
                        k == HM_PTR_SHORT || k == HM_PTR_RODATA;
         /* VirtualProtect/Lock act on foreign memory by design: not on the fuzzer's own */
-        return mutating && (foreign || k == HM_PTR_HOSTMEM_RW) ? v + (b >> 3) : ptr_of(k);
+        return (mutating && foreign) || k == HM_PTR_HOSTMEM_RW ? v + (b >> 3) : ptr_of(k);
     }
     }
 }

@@ -49,6 +49,7 @@ typedef struct hm_bad_env {
     void *rw_page;     /* a committed read-write page no call is aimed at */
     void *free_addr;   /* released address space */
     bool hostile_out;  /* out- and in-structure pointers may be of the hostile kinds */
+    bool misaligned_out; /* ... or misaligned (UB in C; UBSan reports hostmem's stores: B2) */
 } hm_bad_env_t;
 
 extern hm_bad_env_t hm_bad_env;

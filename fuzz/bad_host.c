@@ -142,8 +142,9 @@ static bool c_lifecycle(hm_brd_t *r, char *d, size_t n)
     case 2: return hm_runtime_cancel_waits(life) != 0;
     case 3: {
         hm_runtime_stats_t *s = PTR(true, k);
+        uint32_t cb = (uint32_t[]){sizeof *s, 0, 8}[hm_b_u8(r) % 3];
         if (k < HM_PTR_SAFE && s)
-            s->cb_size = (uint32_t[]){sizeof *s, 0, 8}[hm_b_u8(r) % 3];
+            memcpy(s, &cb, sizeof cb); /* cb_size, first member */
         snprintf(d, n, "hm_runtime_get_stats(life, stats=%s)", KN(k));
         return hm_runtime_get_stats(life, s) != 0;
     }
@@ -181,7 +182,9 @@ static bool c_manager(hm_brd_t *r, char *d, size_t n)
     int i = hm_b_u8(r) % 2, which = hm_b_u8(r) % 12, k, k2;
     IHostMemoryManager *m = hm_bad_mgr[i];
     const IHostMemoryManagerVtbl *v = m->lpVtbl;
-    void *a = hm_b_addr(r, false);
+    /* the manager protects memory no host gave out too (design: ported code patches its
+     * own pages): never the fuzzer's own */
+    void *a = hm_b_addr(r, which == 3 || which == 6);
     uint64_t s = hm_b_size(r);
     uint32_t t = hm_b_flags(r), p = hm_b_prot(r);
     EMemoryCriticalLevel level = (EMemoryCriticalLevel)(hm_b_u8(r) % 5);
@@ -319,21 +322,24 @@ static bool c_malloc(hm_brd_t *r, char *d, size_t n)
         /* a real block freed wrongly: inside, twice, through the other heap */
         if (v->Alloc(m, 1 + s % 100000, eTaskCritical, &blk) != S_OK)
             return true;
+        hm_bad_checkpoint();
         int how = which - 5;
         snprintf(d, n, "malloc%d->Free(block %s)", i,
                  (const char *[]){"+8", "twice", "via the other heap", "+1"}[how]);
         IHostMalloc *other = hm_bad_malloc[1 - i];
-        bool failed;
-        switch (how) {
-        case 0: failed = v->Free(m, (char *)blk + 8) != S_OK; break;
-        case 1:
+        if (how == 1) {
             v->Free(m, blk);
-            return v->Free(m, blk) != S_OK;
-        case 2: failed = other->lpVtbl->Free(other, blk) != S_OK; break;
-        default: failed = v->Free(m, (char *)blk + 1) != S_OK; break;
+            hm_bad_checkpoint();
         }
-        v->Free(m, blk);
-        return failed;
+        HRESULT bad = how == 0   ? v->Free(m, (char *)blk + 8)
+                      : how == 1 ? v->Free(m, blk)
+                      : how == 2 ? other->lpVtbl->Free(other, blk)
+                                 : v->Free(m, (char *)blk + 1);
+        if (bad != S_OK)
+            hm_bad_verify_unchanged(d);
+        if (how != 1)
+            v->Free(m, blk);
+        return false; /* checked above; the rest was a legal free */
     }
     }
 }

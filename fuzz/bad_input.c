@@ -90,10 +90,57 @@ static void note_crash(const char *what, int sig)
     }
 }
 
+static hm_bad_snap_t before;
+
+/* Distinct behaviours: a hash set of (description without numbers, failed). */
+static uint64_t seen[4096];
+static uint64_t nseen;
+
+static void note_behaviour(const char *desc, bool failed)
+{
+    uint64_t h = failed ? 1469598103934665603ull : 1099511628211ull;
+    for (const char *p = desc; *p; p++)
+        if (!(*p >= '0' && *p <= '9') && *p != 'x')
+            h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    for (size_t i = h % 4096, k = 0; k < 4096; i = (i + 1) % 4096, k++) {
+        if (seen[i] == h)
+            return;
+        if (!seen[i]) {
+            seen[i] = h;
+            nseen++;
+            return;
+        }
+    }
+}
+
+uint64_t hm_bad_coverage(void)
+{
+    return nseen;
+}
+
+void hm_bad_checkpoint(void)
+{
+    hm_bad_snap(&before, hm_bad_rt);
+}
+
+void hm_bad_verify_unchanged(const char *desc)
+{
+    if (fork_mode)
+        return;
+    hm_bad_snap_t now;
+    hm_bad_snap(&now, hm_bad_rt);
+    totals.failed++;
+    const char *diff = hm_bad_snap_diff(&before, &now);
+    if (diff) {
+        fprintf(stderr, "hm-fuzz bad input: %s failed and %s\n", desc, diff);
+        abort();
+    }
+}
+
 /* The call in the current process; a state change after a failure aborts. */
 static void run_here(const hm_bad_call_t *c, hm_brd_t *r, char *desc, size_t n)
 {
-    hm_bad_snap_t before, after;
+    hm_bad_snap_t after;
     hm_bad_snap(&before, hm_bad_rt);
     bool failed = c->run(r, desc, n);
     if (fork_mode)
@@ -101,6 +148,7 @@ static void run_here(const hm_bad_call_t *c, hm_brd_t *r, char *desc, size_t n)
     if (verbose)
         fprintf(stderr, "  %s -> %s\n", desc, failed ? "failed" : "ok");
     totals.calls++;
+    note_behaviour(desc, failed);
     if (!failed)
         return;
     totals.failed++;

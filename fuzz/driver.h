@@ -32,5 +32,7 @@ void hm_fuzz_init(void);
 void hm_fuzz_one(const uint8_t *data, size_t size);
 const hm_fuzz_totals_t *hm_fuzz_totals(void);
 void hm_fuzz_print_totals(const char *who);
+/* Distinct model rules that decided a call so far, and (op, outcome) pairs. */
+uint64_t hm_fuzz_coverage(void);
 
 #endif

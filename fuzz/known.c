@@ -44,6 +44,15 @@ static bool anywhere_commit_over_limit(const m_call_t *c, const m_expect_t *x, c
            r->error == ERROR_NOT_ENOUGH_MEMORY;
 }
 
+/* K4: GetWriteWatch with a huge *lpdwCount answers 8 before it checks the range (a range
+ * outside any watched allocation must give 87: SD "GetWriteWatch order", W10). */
+static bool watch_huge_count(const m_call_t *c, const m_expect_t *x, const m_result_t *r)
+{
+    return c->op == M_GET_WRITE_WATCH && c->length > ((uint64_t)1 << 40) &&
+           fails_with(x, ERROR_INVALID_PARAMETER) && r->ret == 0xFFFFFFFFu &&
+           r->error == ERROR_NOT_ENOUGH_MEMORY;
+}
+
 static const struct known {
     const char *name;
     bool (*match)(const m_call_t *, const m_expect_t *, const m_result_t *);
@@ -52,6 +61,8 @@ static const struct known {
     {"K2 VirtualProtect PAGE_GUARD on free memory: 87 not 487", protect_guard_on_free},
     {"K3 VirtualAlloc(NULL, huge, MEM_COMMIT) over the commit limit: 8 not 1455",
      anywhere_commit_over_limit},
+    {"K4 GetWriteWatch with a huge count outside a watched allocation: 8 not 87",
+     watch_huge_count},
 };
 
 static uint64_t hits[sizeof table / sizeof table[0]];

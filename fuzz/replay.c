@@ -3,9 +3,11 @@
  * exercise it under ctest: every file of the corpus directories given, then a
  * deterministic pseudo-random run.
  *
- *   hm_replay_<target> [DIR|FILE]... [--random CALLS SEED]
+ *   hm_replay_<target> [DIR|FILE]... [--random CALLS SEED] [--make-seeds DIR COUNT SEED]
  *
  * Exits 0 when every input ran without a divergence (a divergence aborts).
+ * --make-seeds writes up to COUNT pseudo-random inputs, each kept only if it reaches a
+ * behaviour no earlier one did (how fuzz/corpus/ was made).
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -78,10 +80,40 @@ static void run_random(uint64_t calls, uint64_t seed)
     }
 }
 
+static void make_seeds(const char *dir, uint64_t count, uint64_t seed)
+{
+    uint64_t s = seed ? seed : 1, made = 0;
+    static uint8_t buf[4096];
+    for (int tries = 0; tries < 20000 && made < count; tries++) {
+        size_t n = 128 + next(&s) % 1024;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (uint8_t)(next(&s) >> 56);
+        uint64_t before = hm_replay_coverage();
+        hm_replay_one(buf, n);
+        if (hm_replay_coverage() == before)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/seed-%03llu.bin", dir, (unsigned long long)made++);
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(buf, 1, n, f) != n) {
+            fprintf(stderr, "replay: cannot write %s\n", path);
+            exit(2);
+        }
+        fclose(f);
+    }
+    fprintf(stderr, "replay: %llu seeds, %llu behaviours\n", (unsigned long long)made,
+            (unsigned long long)hm_replay_coverage());
+}
+
 int main(int argc, char **argv)
 {
     hm_replay_init();
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--make-seeds") == 0 && i + 3 < argc) {
+            make_seeds(argv[i + 1], strtoull(argv[i + 2], NULL, 0), strtoull(argv[i + 3], NULL, 0));
+            i += 3;
+            continue;
+        }
         if (strcmp(argv[i], "--random") == 0 && i + 2 < argc) {
             run_random(strtoull(argv[i + 1], NULL, 0), strtoull(argv[i + 2], NULL, 0));
             i += 2;

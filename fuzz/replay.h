@@ -11,5 +11,7 @@ void hm_replay_init(void);
 void hm_replay_one(const uint8_t *data, size_t size);
 uint64_t hm_replay_calls(void);
 void hm_replay_report(void);
+/* How many distinct behaviours (model rules, call outcomes) the runs so far reached. */
+uint64_t hm_replay_coverage(void);
 
 #endif

@@ -23,3 +23,8 @@ void hm_replay_report(void)
 {
     hm_bad_report();
 }
+
+uint64_t hm_replay_coverage(void)
+{
+    return hm_bad_coverage();
+}

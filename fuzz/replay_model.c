@@ -23,3 +23,8 @@ void hm_replay_report(void)
 {
     hm_fuzz_print_totals("replay_model");
 }
+
+uint64_t hm_replay_coverage(void)
+{
+    return hm_fuzz_coverage();
+}

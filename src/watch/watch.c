@@ -15,7 +15,6 @@
  * page the kernel armed beyond it is set in soft, so no write is ever lost.
  * Locking: the caller holds the reservation's lock (watch.h).
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

@@ -28,6 +28,7 @@ static UINT fail_uint(int status)
 UINT WINAPI GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSize,
                           PVOID *lpAddresses, ULONG_PTR *lpdwCount, LPDWORD lpdwGranularity)
 {
+    HM_ENTER("GetWriteWatch", lpBaseAddress, dwRegionSize);
     if (bad_ptr(lpdwCount) || bad_ptr(lpdwGranularity))
         return fail_uint(HM_E_NOACCESS);
     if (*lpdwCount == 0 || dwRegionSize == 0)
@@ -51,6 +52,7 @@ UINT WINAPI GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSiz
 
 UINT WINAPI ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize)
 {
+    HM_ENTER("ResetWriteWatch", lpBaseAddress, dwRegionSize);
     uintptr_t first;
     size_t len;
     if (dwRegionSize == 0 ||
@@ -62,6 +64,7 @@ UINT WINAPI ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize)
 
 BOOL hm_watch_mark_written(void *addr, size_t size)
 {
+    HM_ENTER("hm_watch_mark_written", addr, size);
     uintptr_t first;
     size_t len;
     if (size == 0 || hm_page_span((uintptr_t)addr, size, &first, &len) != HM_OK)

@@ -50,12 +50,20 @@
 #define M_RULE_LOCK_MARKS_WATCH 0x1u     /* G6: a successful VirtualLock marks writable pages written */
 #define M_RULE_PROTECT_LATCHES_WATCH 0x2u /* W25: VirtualProtect keeps dirty bits through decommit */
 #define M_RULE_CACHE_VALID 0x4u /* §6: VirtualProtect never makes NOCACHE/WRITECOMBINE with NOACCESS/GUARD */
+#define M_RULE_VA2_EXACT 0x8u   /* §5.5: VirtualAlloc2 base a multiple of 64 KiB, size of the page */
+#define M_RULE_UNDO_MARKS_LOCKED 0x10u /* SD: MEM_RESET_UNDO marks locked watched pages written too */
+#define M_RULE_NO_SPURIOUS_WATCH 0x20u /* W22: VirtualProtect of locked watched pages reports nothing */
 
 #define M_MAX_ALLOCS 48
 #define M_WW_MAX 64 /* most GetWriteWatch entries the driver asks for */
 
 /* Content of a page as far as the model knows it. */
 enum m_content { M_ZERO, M_TAG, M_TAG_OR_ZERO };
+
+/* A write-watch bit the model cannot know (a page MEM_RESET may have discarded reads
+ * written with the kernel engine: SD "MEM_RESET on watched pages"). GetWriteWatch
+ * resolves it. */
+#define M_MAYBE 2
 
 /* Placeholder kind of an allocation. */
 enum m_placeholder { M_PH_NONE, M_PH_FREE, M_PH_REPLACED };
@@ -66,7 +74,7 @@ typedef struct m_page {
     uint8_t locked;
     uint8_t content;  /* enum m_content; only meaningful when committed */
     uint8_t tag;
-    uint8_t dirty;    /* write watch: written since the last reset */
+    uint8_t dirty;    /* write watch: written since the last reset (M_MAYBE: perhaps) */
     uint8_t latched;  /* write watch: dirty when a VirtualProtect covered it (W25) */
 } m_page_t;
 
@@ -119,7 +127,7 @@ typedef struct m_param {
     uint64_t value;      /* ULong64 for other types */
 } m_param_t;
 
-#define M_MAX_PARAMS 3
+#define M_MAX_PARAMS 6
 
 typedef struct m_call {
     m_op_t op;
@@ -178,6 +186,8 @@ typedef struct m_effect {
     uint32_t prot;    /* protection to apply / allocation protect */
     bool commit, watch;
     uint8_t placeholder; /* M_E_RESERVE: enum m_placeholder of the new allocation */
+    bool fuzzy, reset;   /* M_E_WATCH_RESET after a GetWriteWatch over M_MAYBE pages */
+    uint64_t cap;        /* ... whose array held this many entries */
 } m_effect_t;
 
 /* Fields of the result the prediction pins. */
@@ -199,6 +209,8 @@ typedef struct m_expect {
     uint64_t learn_size; /* ... of this many bytes */
     uint64_t learn_align, learn_lo, learn_hi; /* placement bounds [lo, hi) and alignment */
     uint32_t may_fail;   /* nonzero: failure with this error is allowed instead of ok */
+    bool ww_fuzzy;       /* GetWriteWatch over M_MAYBE pages: checked by rule, not by list */
+    uint64_t ww_lo, ww_hi, ww_cap;
     m_effect_t e;
 } m_expect_t;
 

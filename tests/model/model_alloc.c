@@ -201,8 +201,6 @@ void m_predict_reset(const m_model_t *m, uint64_t addr, uint64_t size, bool undo
     }
     if (hi > a->end)
         return m_fail(x, ERROR_INVALID_ADDRESS, "R3: reset range leaves the allocation");
-    if (a->placeholder == M_PH_FREE)
-        return m_fail(x, ERROR_INVALID_ADDRESS, "MODEL: reset in a placeholder (as P10)");
     x->e.lo = lo;
     x->e.hi = hi;
     if (!undo) {

@@ -3,6 +3,9 @@
  * meaning of commit, decommit, release, protect, lock, reset and the placeholder
  * operations. Keeps m->committed and m->locked equal to the sums over pages.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "model_internal.h"
 
 /* ---- page transforms --------------------------------------------------------------------- */
@@ -49,7 +52,9 @@ static void protect_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes,
         cache = 0;
     p->prot = prot | cache;
     if (!(m->rules_off & M_RULE_PROTECT_LATCHES_WATCH) && p->dirty)
-        p->latched = 1; /* W25 */
+        p->latched = p->dirty; /* W25 */
+    if ((m->rules_off & M_RULE_NO_SPURIOUS_WATCH) && a->watch && p->locked && p->dirty != 1)
+        p->dirty = M_MAYBE; /* tolerated: hostmem K5 */
 }
 
 static void lock_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes, const void *arg)
@@ -85,21 +90,23 @@ static void unguard_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes,
 static void reset_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes, const void *arg)
 {
     (void)m;
-    (void)a;
     (void)bytes;
     (void)arg;
     if (p->committed && p->content == M_TAG)
         p->content = M_TAG_OR_ZERO; /* R1: contents may or may not survive */
+    if (p->committed && a->watch && !p->dirty)
+        p->dirty = M_MAYBE; /* SD "MEM_RESET on watched pages": kept, or a false positive */
 }
 
 static void undo_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes, const void *arg)
 {
     (void)m;
-    (void)a;
     (void)bytes;
     (void)arg;
     if (p->committed && p->content == M_TAG_OR_ZERO)
         p->content = M_TAG; /* §5.3: a successful undo means the data is intact */
+    if (p->committed && a->watch) /* SD "MEM_RESET_UNDO on watched pages": a write */
+        p->dirty = p->locked && (m->rules_off & M_RULE_UNDO_MARKS_LOCKED) && p->dirty != 1 ? M_MAYBE : 1;
 }
 
 static void watch_reset_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes,
@@ -111,6 +118,40 @@ static void watch_reset_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t by
     (void)arg;
     p->dirty = 0;
     p->latched = 0;
+}
+
+/* GetWriteWatch over pages of unknown state: what it reported decides them. */
+typedef struct bits {
+    uint8_t dirty, latched;
+} bits_t;
+
+static void set_bits_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes, const void *arg)
+{
+    (void)m;
+    (void)a;
+    (void)bytes;
+    p->dirty = ((const bits_t *)arg)->dirty;
+    p->latched = ((const bits_t *)arg)->latched;
+}
+
+static void m_set_watch_bits(m_model_t *m, m_alloc_t *a, uint64_t pg, uint8_t dirty, uint8_t latched)
+{
+    bits_t b = {dirty, latched};
+    m_each_run(m, a, pg, pg + M_PAGE, set_bits_run, &b);
+}
+
+static void resolve_watch(m_model_t *m, m_alloc_t *a, uint64_t lo, uint64_t hi,
+                          const m_result_t *r)
+{
+    for (uint64_t pg = lo; pg < hi; pg += M_PAGE) {
+        m_page_t v = m_page_at(a, pg);
+        if (v.dirty != M_MAYBE && v.latched != M_MAYBE)
+            continue;
+        bool reported = false;
+        for (uint64_t i = 0; i < r->count && i < M_WW_MAX && !reported; i++)
+            reported = r->addrs[i] == pg;
+        m_set_watch_bits(m, a, pg, reported ? 1 : 0, reported ? v.latched : 0);
+    }
 }
 
 /* ---- allocation-level effects ------------------------------------------------------------ */
@@ -156,6 +197,57 @@ static void coalesce(m_model_t *m, const m_effect_t *e)
     m_insert_alloc(m, e->lo, e->hi, prot)->placeholder = M_PH_FREE;
 }
 
+/* Moves the runs of [lo, hi) of a into b (an allocation covering exactly that range). */
+static void move_runs(m_alloc_t *a, m_alloc_t *b)
+{
+    b->nruns = 0;
+    for (uint32_t i = 0; i < a->nruns; i++) {
+        uint64_t first = a->runs[i].first, end = i + 1 < a->nruns ? a->runs[i + 1].first
+                                                                  : a->end / M_PAGE;
+        if (end <= b->base / M_PAGE || first >= b->end / M_PAGE)
+            continue;
+        if (b->nruns == b->cap) {
+            b->cap = b->cap * 2 + 8;
+            b->runs = realloc(b->runs, b->cap * sizeof *b->runs);
+            if (!b->runs)
+                abort();
+        }
+        b->runs[b->nruns].first = first < b->base / M_PAGE ? b->base / M_PAGE : first;
+        b->runs[b->nruns++].v = a->runs[i].v;
+    }
+}
+
+/* P8 and SD "... on part of an allocation that replaced a placeholder": [lo, hi) becomes a
+ * free placeholder (fresh pages); the pages before and after stay allocated, each its own
+ * allocation with its contents, protections and locks. */
+static void to_placeholder(m_model_t *m, m_alloc_t *a, uint64_t lo, uint64_t hi)
+{
+    m_each_run(m, a, lo, hi, unlock_run, NULL);
+    m_each_run(m, a, lo, hi, decommit_run, NULL);
+    m_each_run(m, a, lo, hi, watch_reset_run, NULL);
+    m_alloc_t old = *a;
+    uint64_t cuts[4] = {old.base, lo, hi, old.end};
+    old.runs = malloc(a->cap * sizeof *a->runs);
+    if (!old.runs)
+        abort();
+    memcpy(old.runs, a->runs, a->nruns * sizeof *a->runs);
+    m_remove_alloc(m, a);
+    for (int i = 0; i < 3; i++) {
+        if (cuts[i] >= cuts[i + 1])
+            continue;
+        m_alloc_t *b = m_insert_alloc(m, cuts[i], cuts[i + 1], old.alloc_prot);
+        move_runs(&old, b);
+        b->watch = old.watch;
+        b->placeholder = M_PH_REPLACED;
+        if (i == 1) {
+            b->placeholder = M_PH_FREE;
+            b->alloc_prot = PAGE_NOACCESS; /* P8: VQ shows NOACCESS again */
+            b->watch = 0;
+        }
+    }
+    free(old.runs);
+}
+
 void m_apply_effect(m_model_t *m, const m_effect_t *e, uint64_t learned_base,
                     const m_result_t *actual, bool ok)
 {
@@ -176,15 +268,19 @@ void m_apply_effect(m_model_t *m, const m_effect_t *e, uint64_t learned_base,
     case M_E_CLEAR_GUARD: m_each_run(m, a, e->lo, e->hi, unguard_run, NULL); break;
     case M_E_RESET: m_each_run(m, a, e->lo, e->hi, reset_run, NULL); break;
     case M_E_RESET_UNDO: m_each_run(m, a, e->lo, e->hi, undo_run, NULL); break;
-    case M_E_WATCH_RESET: m_each_run(m, a, e->lo, e->hi, watch_reset_run, NULL); break;
+    case M_E_WATCH_RESET:
+        if (e->fuzzy) {
+            uint64_t end = actual->count < e->cap ? e->hi : actual->addrs[actual->count - 1] + M_PAGE;
+            resolve_watch(m, a, e->lo, end, actual);
+            if (e->reset)
+                m_each_run(m, a, e->lo, end, watch_reset_run, NULL);
+        } else {
+            m_each_run(m, a, e->lo, e->hi, watch_reset_run, NULL);
+        }
+        break;
     case M_E_SPLIT: split(m, e); break;
     case M_E_COALESCE: coalesce(m, e); break;
-    case M_E_TO_PLACEHOLDER:
-        drop_pages(m, a);
-        a->placeholder = M_PH_FREE;
-        a->alloc_prot = PAGE_NOACCESS; /* P8: VQ shows NOACCESS again */
-        a->watch = 0;
-        break;
+    case M_E_TO_PLACEHOLDER: to_placeholder(m, a, e->lo, e->hi); break;
     case M_E_REPLACE:
         a->placeholder = M_PH_REPLACED;
         a->alloc_prot = prot;

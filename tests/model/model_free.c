@@ -47,9 +47,7 @@ static void decommit(const m_model_t *m, const m_call_t *c, m_expect_t *x)
         if (hi > a->end)
             return m_fail(x, ERROR_INVALID_PARAMETER, "F11/F12/F16: range leaves the allocation");
     }
-    if (a->placeholder == M_PH_FREE)
-        return m_fail(x, ERROR_INVALID_ADDRESS, "MODEL: decommit in a placeholder (as P10)");
-    m_succeed(x, 1, "F3/F7/F9: decommit (reserved pages too)");
+    m_succeed(x, 1, "F3/F7/F9/SD: decommit (reserved pages and placeholders too)");
     x->e.kind = M_E_DECOMMIT;
     x->e.lo = lo;
     x->e.hi = hi;
@@ -66,14 +64,14 @@ static void preserve(const m_model_t *m, const m_call_t *c, m_expect_t *x)
     const m_alloc_t *a = m_find(m, lo);
     if (!a)
         return m_fail(x, ERROR_INVALID_ADDRESS, "F17: not allocated");
+    if (hi > a->end)
+        return m_fail(x, ERROR_INVALID_PARAMETER, "SD: range leaves the allocation (as F16)");
     if (a->placeholder == M_PH_NONE)
         return m_fail(x, ERROR_INVALID_ADDRESS, "P13: not a placeholder");
-    if (hi > a->end)
-        return m_fail(x, ERROR_INVALID_PARAMETER, "MODEL: range leaves the placeholder (as F16)");
     if (a->placeholder == M_PH_REPLACED) {
-        if (lo != a->base || hi != a->end)
-            return m_fail(x, ERROR_INVALID_ADDRESS, "MODEL: part of a replaced allocation");
-        m_succeed(x, 1, "P8: a replaced allocation becomes a placeholder again");
+        if (a->watch && (lo != a->base || hi != a->end))
+            return m_fail(x, ERROR_INVALID_ADDRESS, "SD: part of a watched replacement");
+        m_succeed(x, 1, "P8/SD: (part of) a replacement becomes a placeholder again");
         x->e.kind = M_E_TO_PLACEHOLDER;
     } else {
         if (lo == a->base && hi == a->end)

@@ -62,10 +62,10 @@ void m_predict_protect(const m_model_t *m, const m_call_t *c, m_expect_t *x)
         return m_fail(x, ERROR_INVALID_PARAMETER, "X6/SD: FromApp refuses execute protections");
     if (!m_prot_valid(c->prot, M_PROT_PROTECT))
         return m_fail(x, ERROR_INVALID_PARAMETER, "§1.2/X7: invalid protection");
+    if (c->null_out)
+        return m_fail(x, ERROR_NOACCESS, "§1.2/SD: NULL lpflOldProtect (probed first)");
     if (!range_args(c, &lo, &hi, x))
         return;
-    if (c->null_out)
-        return m_fail(x, ERROR_NOACCESS, "§1.2/SD: NULL lpflOldProtect");
     const m_alloc_t *a = holder(m, lo, x, ERROR_INVALID_ADDRESS, "§5.8: free memory");
     if (!a) {
         if (!x->unmodelled)

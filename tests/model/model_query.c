@@ -90,11 +90,14 @@ static const m_alloc_t *watched(const m_model_t *m, const m_call_t *c, uint64_t 
 typedef struct collect {
     m_expect_t *x;
     uint64_t cap;
+    bool maybe;
 } collect_t;
 
 static bool collect_dirty(const m_page_t *p, uint64_t lo, uint64_t hi, void *arg)
 {
     collect_t *k = arg;
+    if (p->dirty == M_MAYBE || p->latched == M_MAYBE)
+        k->maybe = true;
     for (uint64_t pg = lo; p->dirty && pg < hi; pg += M_PAGE) {
         if (k->x->r.count == k->cap)
             return false;
@@ -103,20 +106,19 @@ static bool collect_dirty(const m_page_t *p, uint64_t lo, uint64_t hi, void *arg
     return true;
 }
 
+/* Order: SD "GetWriteWatch order" (Wine's NtGetWriteWatch, whose tests pass on Windows). */
 void m_predict_get_watch(const m_model_t *m, const m_call_t *c, m_expect_t *x)
 {
     uint64_t lo, hi;
     x->known |= M_K_WW;
     if (!(m->features & M_FEAT_WATCH))
         return m_unmodelled(x, "write watch switched off");
-    if (c->type & ~WRITE_WATCH_FLAG_RESET)
-        return m_fail(x, ERROR_INVALID_PARAMETER, "W15: flags");
-    if (c->size == 0)
-        return m_fail(x, ERROR_INVALID_PARAMETER, "W16: size 0");
     if (c->null_count || c->null_gran)
         return m_fail(x, ERROR_NOACCESS, "W13: NULL count or granularity pointer");
-    if (c->length == 0)
-        return m_fail(x, ERROR_INVALID_PARAMETER, "W12/W14: count 0");
+    if (c->length == 0 || c->size == 0)
+        return m_fail(x, ERROR_INVALID_PARAMETER, "W12/W14/W16: count or size 0");
+    if (c->type & ~WRITE_WATCH_FLAG_RESET)
+        return m_fail(x, ERROR_INVALID_PARAMETER, "W15: flags");
     if (c->null_out)
         return m_fail(x, ERROR_NOACCESS, "W13: NULL address array");
     const m_alloc_t *a = watched(m, c, &lo, &hi, x);
@@ -125,17 +127,28 @@ void m_predict_get_watch(const m_model_t *m, const m_call_t *c, m_expect_t *x)
     uint64_t cap = c->length < M_WW_MAX ? c->length : M_WW_MAX;
     m_succeed(x, 0, "W1–W4/W27: written pages in ascending order");
     x->r.count = 0;
-    collect_t k = {x, cap};
+    collect_t k = {x, cap, false};
     bool all = m_scan(a, lo, hi, collect_dirty, &k);
     if (!all && c->length > M_WW_MAX)
         return m_unmodelled(x, "more written pages than the driver's 64-entry array");
     x->r.gran = (uint32_t)M_PAGE;
-    if (c->type & WRITE_WATCH_FLAG_RESET) {
-        /* W3, W7: reset what was reported; a full array resets only up to its last entry. */
-        x->e.kind = M_E_WATCH_RESET;
-        x->e.lo = lo;
-        x->e.hi = all ? hi : x->r.addrs[x->r.count - 1] + M_PAGE;
+    x->e.kind = M_E_WATCH_RESET;
+    x->e.lo = lo;
+    x->e.reset = (c->type & WRITE_WATCH_FLAG_RESET) != 0;
+    if (k.maybe) {
+        /* pages of unknown state: checked by rule (m_check), decided by the result */
+        x->ww_fuzzy = x->e.fuzzy = true;
+        x->ww_lo = lo;
+        x->ww_hi = x->e.hi = hi;
+        x->ww_cap = x->e.cap = c->length;
+        return;
     }
+    if (!x->e.reset) {
+        x->e.kind = M_E_NONE;
+        return;
+    }
+    /* W3, W7: reset what was reported; a full array resets only up to its last entry. */
+    x->e.hi = all ? hi : x->r.addrs[x->r.count - 1] + M_PAGE;
 }
 
 void m_predict_reset_watch(const m_model_t *m, const m_call_t *c, m_expect_t *x)

@@ -167,6 +167,34 @@ static int check_mbi(const m_expect_t *x, const MEMORY_BASIC_INFORMATION *a, cha
     return 0;
 }
 
+/* GetWriteWatch over pages of unknown state: ascending pages of the range, each written or
+ * perhaps written, and no definitely written page left out before the array filled. */
+static int check_watch_fuzzy(const m_model_t *m, const m_expect_t *x, const m_result_t *a,
+                             char *why, size_t whylen)
+{
+    const m_alloc_t *al = m_find(m, x->ww_lo);
+    uint64_t cap = x->ww_cap < M_WW_MAX ? x->ww_cap : M_WW_MAX;
+    if (a->gran != M_PAGE || a->count > cap)
+        return WHY("write watch: count %#" PRIx64 " (array of %#" PRIx64 "), granularity %#x",
+                   a->count, x->ww_cap, a->gran);
+    uint64_t end = a->count < x->ww_cap ? x->ww_hi : a->addrs[a->count - 1] + M_PAGE;
+    uint64_t next = 0;
+    for (uint64_t pg = x->ww_lo; pg < end; pg += M_PAGE) {
+        m_page_t v = m_page_at(al, pg);
+        bool reported = next < a->count && a->addrs[next] == pg;
+        if (reported)
+            next++;
+        if (reported && !v.dirty)
+            return WHY("write watch reports %#" PRIx64 ", never written", pg);
+        if (!reported && v.dirty == 1)
+            return WHY("write watch misses %#" PRIx64 ", written", pg);
+    }
+    if (next != a->count)
+        return WHY("write watch: entry %" PRIu64 " (%#" PRIx64 ") out of order or range", next,
+                   next < M_WW_MAX ? a->addrs[next] : 0);
+    return 0;
+}
+
 static int check_watch(const m_expect_t *x, const m_result_t *a, char *why, size_t whylen)
 {
     if (a->count != x->r.count)
@@ -210,6 +238,8 @@ int m_check(const m_model_t *m, const m_call_t *c, const m_expect_t *x, const m_
         return WHY("*lpflOldProtect %#x, expected %#x (%s)", a->old_prot, x->r.old_prot, x->rule);
     if (c->op == M_VIRTUAL_QUERY && x->ok && check_mbi(x, &a->mbi, why, whylen))
         return -1;
+    if (c->op == M_GET_WRITE_WATCH && x->ok && x->ww_fuzzy)
+        return check_watch_fuzzy(m, x, a, why, whylen);
     if (c->op == M_GET_WRITE_WATCH && check_watch(x, a, why, whylen))
         return -1;
     return 0;
@@ -240,12 +270,23 @@ int m_format_call(const m_call_t *c, char *buf, size_t n)
     case M_VIRTUAL_ALLOC:
         return snprintf(buf, n, "VirtualAlloc%s((void *)%#" PRIx64 ", %#" PRIx64 ", %#x, %#x)",
                         app, c->addr, c->size, c->type, c->prot);
-    case M_VIRTUAL_ALLOC2:
-        return snprintf(buf, n,
-                        "VirtualAlloc2%s((HANDLE)%#" PRIx64 ", (void *)%#" PRIx64 ", %#" PRIx64
-                        ", %#x, %#x, %s /* %u params */, %u)",
-                        app, c->process, c->addr, c->size, c->type, c->prot,
-                        c->params_null ? "NULL" : "params", c->nparams, c->nparams);
+    case M_VIRTUAL_ALLOC2: {
+        int w = snprintf(buf, n,
+                         "VirtualAlloc2%s((HANDLE)%#" PRIx64 ", (void *)%#" PRIx64 ", %#" PRIx64
+                         ", %#x, %#x, %s, %u)",
+                         app, c->process, c->addr, c->size, c->type, c->prot,
+                         c->params_null ? "NULL" : "params", c->nparams);
+        for (uint32_t i = 0; !c->params_null && i < c->nparams && i < M_MAX_PARAMS && w > 0 &&
+                             (size_t)w < n; i++) {
+            const m_param_t *p = &c->param[i];
+            w += snprintf(buf + w, n - (size_t)w,
+                          " /* [%u] type %" PRIu64 "%s%s lo %#" PRIx64 " hi %#" PRIx64
+                          " align %#" PRIx64 " value %#" PRIx64 " */",
+                          i, p->type, p->reserved ? " reserved" : "", p->pointer_null ? " NULL" : "",
+                          p->lowest, p->highest, p->alignment, p->value);
+        }
+        return w;
+    }
     case M_VIRTUAL_FREE:
         return snprintf(buf, n, "VirtualFree((void *)%#" PRIx64 ", %#" PRIx64 ", %#x)", c->addr,
                         c->size, c->type);

@@ -582,10 +582,13 @@ START_TEST(address_requirement_rows)
     x = va2_req(KLO + 4 * G, KLO + 8 * G - 1, 0x40000, KLO + 4 * G);                 /* M9, M12 */
     ck_assert(x.learn_base && x.learn_align == 0x40000 && x.learn_lo == KLO + 4 * G);
     c.params_null = false;
-    c.param[0] = (m_param_t){.type = MemExtendedParameterAddressRequirements};
+    c.param[0] = (m_param_t){.type = MemExtendedParameterAddressRequirements, .lowest = KLO};
     c.addr = KLO + 16 * G;
     m_predict(&M, &c, &x);
     fails(x, ERROR_INVALID_PARAMETER);                                              /* M7 */
+    c.param[0].lowest = 0; /* all zero: no constraint, also with an address ([VA2]) */
+    m_predict(&M, &c, &x);
+    ck_assert(x.ok);
     teardown();
 }
 END_TEST
@@ -638,6 +641,70 @@ START_TEST(unknown_memory_is_unmodelled)
 }
 END_TEST
 
+/* SD rows of issue 4 the model follows where the spec is silent */
+START_TEST(issue4_decision_rows)
+{
+    setup();
+    uint64_t p = KLO;
+    ok(va2(p, 4 * G, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, 0), p);
+    ok(vf(p, G, MEM_DECOMMIT), 1);                      /* a placeholder decommits: nothing to do */
+    ok(va(p, G, MEM_RESET, PAGE_READWRITE), p);          /* ... and resets */
+    fails(va2(p + 8 * G, G, MEM_RESERVE | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, 0),
+          ERROR_INVALID_PARAMETER);                       /* free memory */
+    ok(va(p + 8 * G, G, MEM_RESERVE, PAGE_READWRITE), p + 8 * G);
+    fails(va2(p + 8 * G, G, MEM_RESERVE | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, 0),
+          ERROR_INVALID_PARAMETER);                       /* exactly an allocation */
+    fails(va2(p + 8 * G, P, MEM_RESERVE | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, 0),
+          ERROR_INVALID_ADDRESS);                         /* size before kind */
+    /* part of a replacement goes back to a placeholder; the rest stays allocated */
+    ok(va2(p, 4 * G, MEM_RESERVE | MEM_COMMIT | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, 0), p);
+    m_write(&M, p, 3);
+    m_write(&M, p + 3 * G, 4);
+    ok(vf(p + G, 2 * G, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER), 1);
+    region(p, p, p, PAGE_READWRITE, G, MEM_COMMIT, PAGE_READWRITE);
+    region(p + G, p + G, p + G, PAGE_NOACCESS, 2 * G, MEM_RESERVE, 0);
+    region(p + 3 * G, p + 3 * G, p + 3 * G, PAGE_READWRITE, G, MEM_COMMIT, PAGE_READWRITE);
+    ck_assert_uint_eq(M.committed, 2 * G);
+    uint8_t tag;
+    bool or_zero;
+    m_expected_content(&M, p + 3 * G, &tag, &or_zero);
+    ck_assert_uint_eq(tag, 4);
+    /* §5.5 exact base and size (M_RULE_VA2_EXACT), or VirtualAlloc's rounding without it */
+    m_expect_t x = va2(KLO + 16 * G + P, P, MEM_RESERVE, PAGE_READWRITE, 0);
+    fails(x, ERROR_INVALID_PARAMETER);
+    M.rules_off |= M_RULE_VA2_EXACT;
+    ok(va2(KLO + 16 * G + P, P, MEM_RESERVE, PAGE_READWRITE, 0), KLO + 16 * G);
+    region(KLO + 16 * G, KLO + 16 * G, KLO + 16 * G, PAGE_READWRITE, 2 * P, MEM_RESERVE, 0);
+    /* GetWriteWatch order: pointers before flags */
+    uint64_t w = KLO + 32 * G;
+    ok(va(w, G, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, PAGE_READWRITE), w);
+    fails(run((m_call_t){.op = M_GET_WRITE_WATCH, .type = 0x10, .addr = w, .size = G, .length = 64,
+                         .null_count = true}, 0), ERROR_NOACCESS);
+    /* MEM_RESET: a page may read written (kernel engine); GetWriteWatch decides */
+    m_write(&M, w, 1);
+    ok(rww(w, G), 0);
+    ok(va(w, 2 * P, MEM_RESET, PAGE_READWRITE), w);
+    m_call_t g = {.op = M_GET_WRITE_WATCH, .addr = w, .size = G, .length = 64};
+    m_predict(&M, &g, &x);
+    ck_assert(x.ok && x.ww_fuzzy);
+    m_result_t r = x.r;
+    r.count = 1;
+    r.addrs[0] = w + P; /* page 1 was never written: reported anyway is allowed (maybe) */
+    char why[300];
+    ck_assert_int_eq(m_check(&M, &g, &x, &r, why, sizeof why), 0);
+    r.addrs[0] = w + 2 * P; /* page 2 was not reset: never */
+    ck_assert_int_ne(m_check(&M, &g, &x, &r, why, sizeof why), 0);
+    r.addrs[0] = w + P;
+    m_commit(&M, &g, &x, &r);
+    watch_count(w, G, 1); /* decided: page 1 written, page 0 not */
+    /* MEM_RESET_UNDO re-dirties: a write */
+    ok(rww(w, G), 0);
+    ok(va(w + 4 * P, P, MEM_RESET_UNDO, PAGE_READWRITE), w + 4 * P);
+    watch_count(w, G, 1);
+    teardown();
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("model");
@@ -654,6 +721,7 @@ static Suite *make_suite(void)
     hm_add(s, tcase_create("address_requirement_rows"), address_requirement_rows);
     hm_add(s, tcase_create("commit_limit"), commit_limit);
     hm_add(s, tcase_create("unknown_memory_is_unmodelled"), unknown_memory_is_unmodelled);
+    hm_add(s, tcase_create("issue4_decision_rows"), issue4_decision_rows);
     return s;
 }
 

@@ -7,13 +7,17 @@
  *   - the environment tables of docs/porting.md, hostmem.1 and hostmem.3 name exactly the
  *     HOSTMEM_* variables the library and the tool read (string literals in src/, tools/);
  *   - hostmem.1 documents exactly the commands `hostmem --help` lists, and every option
- *     `hostmem <command> --help` lists.
+ *     `hostmem <command> --help` lists;
+ *   - every test case docs/porting.md points to (a backquoted name with three or more
+ *     underscores that is not an hm_ function, `*` as a wildcard) exists as a
+ *     tcase_create() under tests/.
  *
  * The source tree is found from this file's path (__FILE__); the tool as in
  * test_hostmem_cli.c: $HOSTMEM_TOOL, else <build>/tools/hostmem beside <build>/tests.
  * Commands run with fork + exec, their output in temporary files.
  */
 #include <dirent.h>
+#include <fnmatch.h>
 #include <libgen.h>
 #include <limits.h>
 #include <regex.h>
@@ -25,11 +29,9 @@
 
 #include "testlib.h"
 
-#define MAX_NAMES 256
-
 typedef struct names {
-    char *v[MAX_NAMES];
-    size_t n;
+    char **v;
+    size_t n, cap;
 } names_t;
 
 /* ---- Files, names, commands ----------------------------------------------------------- */
@@ -90,7 +92,11 @@ static void names_add(names_t *s, const char *name, size_t len)
         free(copy);
         return;
     }
-    ck_assert_uint_lt(s->n, MAX_NAMES);
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 16;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        ck_assert_ptr_nonnull(s->v);
+    }
     s->v[s->n++] = copy;
 }
 
@@ -98,7 +104,8 @@ static void names_free(names_t *s)
 {
     for (size_t i = 0; i < s->n; i++)
         free(s->v[i]);
-    s->n = 0;
+    free(s->v);
+    *s = (names_t){0};
 }
 
 /* Adds group 1 of every match of pattern (extended, newline-sensitive) in text. */
@@ -260,8 +267,8 @@ static bool source_file(const char *name)
     return n > 2 && name[n - 2] == '.' && (name[n - 1] == 'c' || name[n - 1] == 'h');
 }
 
-/* Every "HOSTMEM_..." string literal in the .c and .h files under dir. */
-static void env_literals(const char *dir, names_t *out)
+/* Group 1 of every match of pattern in the .c and .h files under dir (recursively). */
+static void scan_sources(const char *dir, const char *pattern, names_t *out)
 {
     DIR *d = opendir(dir);
     ck_assert_msg(d != NULL, "cannot open %s", dir);
@@ -273,10 +280,10 @@ static void env_literals(const char *dir, names_t *out)
         DIR *sub = opendir(path);
         if (sub) {
             closedir(sub);
-            env_literals(path, out);
+            scan_sources(path, pattern, out);
         } else if (source_file(e->d_name)) {
             char *text = slurp(path);
-            collect(out, text, "\"(HOSTMEM_[A-Z0-9_]+)\"");
+            collect(out, text, pattern);
             free(text);
         }
     }
@@ -288,8 +295,8 @@ static void variables_read(names_t *out)
     char src[PATH_MAX], tools[PATH_MAX];
     snprintf(src, sizeof src, "%s", in_root("src"));
     snprintf(tools, sizeof tools, "%s", in_root("tools"));
-    env_literals(src, out);
-    env_literals(tools, out);
+    scan_sources(src, "\"(HOSTMEM_[A-Z0-9_]+)\"", out);
+    scan_sources(tools, "\"(HOSTMEM_[A-Z0-9_]+)\"", out);
     ck_assert_msg(names_has(out, "HOSTMEM_COMMIT_LIMIT"), "the source scan found nothing");
 }
 
@@ -508,6 +515,35 @@ START_TEST(hostmem1_documents_every_command_and_option)
 }
 END_TEST
 
+static bool matches_any(const names_t *names, const char *glob)
+{
+    for (size_t i = 0; i < names->n; i++)
+        if (fnmatch(glob, names->v[i], 0) == 0)
+            return true;
+    return false;
+}
+
+START_TEST(porting_points_only_to_existing_tests)
+{
+    names_t cases = {0}, refs = {0};
+    char tests[PATH_MAX];
+    snprintf(tests, sizeof tests, "%s", in_root("tests"));
+    scan_sources(tests, "tcase_create\\(\"([A-Za-z0-9_]+)\"\\)", &cases);
+    ck_assert_msg(names_has(&cases, "docs_porting_points_only_to_existing_tests"),
+                  "the scan of tests/ found no test case names");
+    char *md = slurp(in_root("docs/porting.md"));
+    collect(&refs, md, "`([a-z0-9*]+_[a-z0-9*]+_[a-z0-9*]+_[a-z0-9_*]+)`");
+    ck_assert_msg(refs.n > 0, "docs/porting.md points to no test");
+    for (size_t i = 0; i < refs.n; i++)
+        ck_assert_msg(!strncmp(refs.v[i], "hm_", 3) || matches_any(&cases, refs.v[i]),
+                      "docs/porting.md points to a test '%s' that tests/ does not have",
+                      refs.v[i]);
+    free(md);
+    names_free(&refs);
+    names_free(&cases);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("docs");
@@ -523,6 +559,8 @@ static Suite *make_suite(void)
            environment_tables_name_only_variables_the_sources_read);
     hm_add(s, tcase_create("docs_hostmem1_documents_every_command_and_option"),
            hostmem1_documents_every_command_and_option);
+    hm_add(s, tcase_create("docs_porting_points_only_to_existing_tests"),
+           porting_points_only_to_existing_tests);
     return s;
 }
 

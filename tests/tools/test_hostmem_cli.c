@@ -272,6 +272,8 @@ START_TEST(help_of_every_command_has_usage_options_and_example)
     assert_help(run_tool("-h", NULL), "usage: hostmem <command>");
     assert_help(run_tool("demo", "--help", NULL), "usage: hostmem demo\n");
     assert_help(run_tool("map", "--help", NULL), "usage: hostmem map [PID] [--json] [--all]\n");
+    assert_help(run_tool("info", "--help", NULL), "usage: hostmem info [--json]\n");
+    assert_help(run_tool("bench", "--help", NULL), "usage: hostmem bench [--json] [--quick]");
 }
 END_TEST
 
@@ -290,6 +292,8 @@ START_TEST(unknown_command_or_option_exits_2)
     assert_usage_error(run_tool("map", "--frobnicate", NULL));
     assert_usage_error(run_tool("demo", "extra", NULL));
     assert_usage_error(run_tool("map", "12x", NULL));
+    assert_usage_error(run_tool("info", "--all", NULL));
+    assert_usage_error(run_tool("bench", "--fast", NULL));
     assert_usage_error(run_tool("map", "1", "2", NULL));
 }
 END_TEST
@@ -304,7 +308,7 @@ START_TEST(demo_output_matches_golden_file)
         write_golden(path, got);
     char *want = read_golden(path);
     assert_same_lines(want, got);
-    ck_assert_int_le(count(r.out, "\n"), 100);
+    ck_assert_int_le(count(r.out, "\n"), 110); /* two screens */
     free(want);
     free(got);
     run_free(&r);
@@ -430,6 +434,49 @@ START_TEST(map_of_another_process_translates_the_kernel_view)
 }
 END_TEST
 
+START_TEST(info_reports_sizes_engine_and_limits)
+{
+    run_t r = run_tool("info", "--json", NULL);
+    ck_assert_msg(r.status == 0, "info --json exited %d: %s", r.status, r.err);
+    ck_assert_msg(json_valid(r.out), "not JSON:\n%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\"page_size\": 4096,"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"allocation_granularity\": 65536,"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"large_page_minimum\": 2097152,"));
+    const char *why;
+    char want[200];
+    snprintf(want, sizeof want, "\"write_watch_engine\": \"%s\",", hm_write_watch_engine(&why));
+    ck_assert_msg(strstr(r.out, want) != NULL, "no '%s' in:\n%s", want, r.out);
+    run_free(&r);
+    r = run_tool("info", NULL);
+    ck_assert_int_eq(r.status, 0);
+    static const char *const rows[] = {"page size ", "allocation granularity ", "large pages ",
+                                       "write watch ", "kernel support ", "lock-memory right ",
+                                       "commit ", "cgroup v2 ", "PSI "};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        ck_assert_msg(strstr(r.out, rows[i]) != NULL, "no '%s' row in:\n%s", rows[i], r.out);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(bench_runs_side_by_side_and_prints_ratios)
+{
+    run_t r = run_tool("bench", "--quick", "--only", "reserve_release", "--json", NULL);
+    ck_assert_msg(r.status == 0, "bench exited %d: %s", r.status, r.err);
+    ck_assert_msg(json_valid(r.out), "not JSON:\n%s", r.out);
+    ck_assert_int_eq(count(r.out, "{\"id\": \""), 1);
+    ck_assert_ptr_nonnull(strstr(r.out, "{\"id\": \"reserve_release_64k\""));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"raw\": {\"median\": "));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"hostmem\": {\"median\": "));
+    ck_assert_ptr_nonnull(strstr(r.out, "\"ratio\": "));
+    run_free(&r);
+    r = run_tool("bench", "--quick", "--only", "reserve_release", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "reserve+release 64 KiB"));
+    ck_assert_ptr_nonnull(strstr(r.out, "targets: "));
+    run_free(&r);
+}
+END_TEST
+
 static void add_case(Suite *s, TCase *tc, const TTest *test)
 {
     tcase_add_test(tc, test);
@@ -451,6 +498,10 @@ static Suite *make_suite(void)
              map_json_is_valid_and_shows_an_image_and_the_stack);
     add_case(s, tcase_create("cli_map_table_lists_regions_then_totals"),
              map_table_lists_regions_then_totals);
+    add_case(s, tcase_create("cli_bench_runs_side_by_side_and_prints_ratios"),
+             bench_runs_side_by_side_and_prints_ratios);
+    add_case(s, tcase_create("cli_info_reports_sizes_engine_and_limits"),
+             info_reports_sizes_engine_and_limits);
     add_case(s, tcase_create("cli_map_of_another_process_translates_the_kernel_view"),
              map_of_another_process_translates_the_kernel_view);
     return s;

@@ -320,8 +320,8 @@ START_TEST(protect_size_zero_fails_with_invalid_parameter)
 }
 END_TEST
 
-/* semantics-decisions: protection → address above user space → NULL old-protect → state */
-START_TEST(protect_checks_protection_then_address_then_old_pointer_then_state)
+/* semantics-decisions: protection → NULL old-protect → address above user space → state */
+START_TEST(protect_checks_protection_then_old_pointer_then_address_then_state)
 {
     char *a = VirtualAlloc(NULL, G, MEM_RESERVE, PAGE_READWRITE);
     ck_assert_ptr_nonnull(a);
@@ -337,10 +337,10 @@ START_TEST(protect_checks_protection_then_address_then_old_pointer_then_state)
     SetLastError(HM_SENTINEL);
     ck_assert_int_eq(VirtualProtect((void *)0x800000000000, P, 0x06, &old), 0);
     ck_assert_last_error(ERROR_INVALID_PARAMETER);
-    /* address above user space before the NULL old-protect pointer */
+    /* the NULL old-protect pointer before the address above user space */
     SetLastError(HM_SENTINEL);
     ck_assert_int_eq(VirtualProtect((void *)0x800000000000, P, PAGE_READONLY, NULL), 0);
-    ck_assert_last_error(ERROR_INVALID_PARAMETER);
+    ck_assert_last_error(ERROR_NOACCESS);
     SetLastError(HM_SENTINEL);
     ck_assert_int_eq(VirtualProtect((void *)0x800000000000, P, PAGE_READONLY, &old), 0);
     ck_assert_last_error(ERROR_INVALID_PARAMETER);
@@ -457,7 +457,7 @@ static Suite *make_suite(void)
     hm_add(s, tcase_create("protect_free_memory_fails_with_invalid_address"), protect_free_memory_fails_with_invalid_address);
     hm_add(s, tcase_create("protect_range_crossing_allocations_fails_with_invalid_address"), protect_range_crossing_allocations_fails_with_invalid_address);
     hm_add(s, tcase_create("protect_size_zero_fails_with_invalid_parameter"), protect_size_zero_fails_with_invalid_parameter);
-    hm_add(s, tcase_create("protect_checks_protection_then_address_then_old_pointer_then_state"), protect_checks_protection_then_address_then_old_pointer_then_state);
+    hm_add(s, tcase_create("protect_checks_protection_then_old_pointer_then_address_then_state"), protect_checks_protection_then_old_pointer_then_address_then_state);
     hm_add(s, tcase_create("protect_nocache_sticks_to_the_allocation"), protect_nocache_sticks_to_the_allocation);
     hm_add(s, tcase_create("protect_from_app_returns_old_protection"), protect_from_app_returns_old_protection);
     hm_add(s, tcase_create("protect_from_app_beyond_allocation_fails"), protect_from_app_beyond_allocation_fails);

@@ -26,6 +26,7 @@ unset DISPLAY WAYLAND_DISPLAY
 errors=0
 error() { echo "run.sh: $*" >&2; errors=$((errors + 1)); }
 
+sources=(tests/win32/test_*.c) # one list for the build and the table
 rm -rf "$out"
 mkdir -p "$out/include" "$out/obj" "$out/results"
 
@@ -48,7 +49,7 @@ for src in tests/wine/runner.c tests/wine/testlib_win.c tests/wine/wine_api.c; d
 done
 built=()
 declare -A skip_reason
-for src in tests/win32/test_*.c; do
+for src in "${sources[@]}"; do
     name=$(basename "$src" .c)
     reason=$(sed -nE 's/.*HM_LINUX_ONLY_FILE: *(.*[^ */.])[ */.]*$/\1/p' "$src" | head -n1)
     if [ -n "$reason" ]; then
@@ -85,7 +86,7 @@ listed=$(awk -F'|' '/^\| *test_[a-z0-9_]+\.c *\|/ {
 printf '\n%-26s %6s %8s %8s %11s\n' "file" "built" "passing" "listed" "Linux-only"
 tb=0 tp=0 tl=0 to=0
 notes=()
-for src in tests/win32/test_*.c; do
+for src in "${sources[@]}"; do
     name=$(basename "$src" .c)
     cases=$(grep -oE 'tcase_create\("[A-Za-z0-9_]+"\)' "$src" | sed -E 's/.*\("(.*)"\)/\1/' || true)
     ncases=$(printf '%s' "$cases" | grep -c . || true)

@@ -15,6 +15,7 @@ enum { HM_TOOL_OK = 0, HM_TOOL_FAILURE = 1, HM_TOOL_USAGE = 2 };
 int hm_tool_demo(int argc, char **argv);
 int hm_tool_map(int argc, char **argv);
 int hm_tool_info(int argc, char **argv);
+int hm_tool_bench(int argc, char **argv);
 
 /* A subcommand's flags: name (e.g. "--json") and where to record that it was given. */
 typedef struct hm_tool_flag {

@@ -1,7 +1,8 @@
 /*
  * demo.c — `hostmem demo`: a narrated tour of the Windows virtual-memory API for a new
- * user: reserve, commit, touch, protect, a guard page firing once, decommit, one error
- * the Windows way, release. After each step it prints the map of the demo's reservation.
+ * user: reserve, commit and touch, protect, a guard page firing once, decommit, one error
+ * the Windows way, release (after each, the map of the demo's reservation); then write
+ * watch (demo_watch.c) and a host running two runtimes under budgets (demo_host.c).
  *
  * Invariant: the output is the same on every run except the reservation's address, which
  * is printed once (demo_print.c writes every other address as an offset from it). Each
@@ -32,7 +33,9 @@ static void *volatile guard_address;
 static const char help[] =
     "usage: hostmem demo\n\n"
     "Walk through reserve, commit, protect, a guard page, decommit and release, showing\n"
-    "each Win32 call, its result and the map of the demo's memory after it.\n\n"
+    "each Win32 call, its result and the map of the demo's memory after it; then write\n"
+    "watch (which pages were written) and a host running two runtimes under budgets,\n"
+    "one of which runs out and is told so.\n\n"
     "options:\n"
     "  -h, --help  show this help\n\n"
     "example:\n"
@@ -113,23 +116,15 @@ static bool step_reserve(hm_demo_t *d)
 
 static bool step_commit(hm_demo_t *d)
 {
-    hm_demo_step(2, "Commit the first 64K, read-write");
-    hm_demo_say("Committing backs pages with memory, counted against the commit limit.");
-    hm_demo_say("Fresh pages always read as zero.");
+    hm_demo_step(2, "Commit the first 64K, read-write, and write to it");
+    hm_demo_say("Committing backs pages with memory, counted against the commit limit. Fresh");
+    hm_demo_say("pages read as zero; the system finds a physical page for each on first touch.");
     hm_demo_call("VirtualAlloc(p, 64 * 1024, MEM_COMMIT, PAGE_READWRITE);");
     if (VirtualAlloc((LPVOID)d->p, COMMIT_SIZE, MEM_COMMIT, PAGE_READWRITE) != d->p)
         return hm_demo_unexpected("VirtualAlloc did not return p");
     if (!all_zero(d->p, COMMIT_SIZE))
         return hm_demo_unexpected("fresh pages are not zero");
     hm_demo_result("returns p; all 65536 bytes read 0");
-    return hm_demo_show_map(d);
-}
-
-static bool step_touch(hm_demo_t *d)
-{
-    hm_demo_step(3, "Write to the committed memory");
-    hm_demo_say("Committed pages are ordinary memory. The system finds a physical page for each");
-    hm_demo_say("one on its first touch; the map does not change.");
     hm_demo_call("memset(p, 0xAB, 64 * 1024);");
     memset((void *)d->p, 0xAB, COMMIT_SIZE);
     if ((unsigned char)d->p[0] != 0xAB || (unsigned char)d->p[COMMIT_SIZE - 1] != 0xAB)
@@ -142,7 +137,7 @@ static bool step_protect(hm_demo_t *d)
 {
     char name[HM_TOOL_NAME_LEN];
     DWORD old = 0;
-    hm_demo_step(4, "Make the first page read-only");
+    hm_demo_step(3, "Make the first page read-only");
     hm_demo_say("VirtualProtect changes the protection of whole pages (4K each) and returns the");
     hm_demo_say("old one. Writing to a read-only page is an access violation.");
     hm_demo_call("VirtualProtect(p, 4096, PAGE_READONLY, &old);");
@@ -171,7 +166,7 @@ static bool guard_is_gone(const hm_demo_t *d)
 static bool step_guard(hm_demo_t *d)
 {
     hm_stats_t stats = {.cb_size = sizeof stats};
-    hm_demo_step(5, "A guard page fires once");
+    hm_demo_step(4, "A guard page fires once");
     hm_demo_say("The first touch of a PAGE_GUARD page is reported, then it is ordinary memory;");
     hm_demo_say("stacks grow this way. Windows raises STATUS_GUARD_PAGE_VIOLATION; hostmem lets");
     hm_demo_say("the access through and calls the function given to hm_set_guard_page_callback.");
@@ -199,9 +194,9 @@ static bool step_guard(hm_demo_t *d)
 static bool step_decommit(hm_demo_t *d)
 {
     MEMORY_BASIC_INFORMATION mbi;
-    hm_demo_step(6, "Decommit the first 64K");
+    hm_demo_step(5, "Decommit the first 64K");
     hm_demo_say("Decommitting gives the memory back but keeps the addresses reserved. The guard");
-    hm_demo_say("page of step 5, at p+64K, is outside the range and stays committed.");
+    hm_demo_say("page of step 4, at p+64K, is outside the range and stays committed.");
     hm_demo_call("VirtualFree(p, 64 * 1024, MEM_DECOMMIT);");
     if (!VirtualFree((LPVOID)d->p, COMMIT_SIZE, MEM_DECOMMIT))
         return hm_demo_unexpected("VirtualFree returned FALSE");
@@ -213,7 +208,7 @@ static bool step_decommit(hm_demo_t *d)
 
 static bool step_release(hm_demo_t *d)
 {
-    hm_demo_step(7, "Release the reservation");
+    hm_demo_step(6, "Release the reservation");
     hm_demo_say("A failing call returns FALSE or NULL and GetLastError() says why. Releasing");
     hm_demo_say("takes the reservation's base and a size of 0, so this first try fails:");
     hm_demo_call("VirtualFree(p + 4096, 0, MEM_RELEASE);");
@@ -244,9 +239,8 @@ static void print_intro(void)
 
 int hm_tool_demo(int argc, char **argv)
 {
-    static bool (*const steps[])(hm_demo_t *) = {step_reserve, step_commit, step_touch,
-                                                 step_protect, step_guard,  step_decommit,
-                                                 step_release};
+    static bool (*const steps[])(hm_demo_t *) = {step_reserve, step_commit,   step_protect,
+                                                 step_guard,   step_decommit, step_release};
     int rc = hm_tool_parse_flags(argc, argv, NULL, 0, help);
     if (rc >= 0)
         return rc;
@@ -259,11 +253,12 @@ int hm_tool_demo(int argc, char **argv)
             return HM_TOOL_FAILURE;
         }
     }
-    if (!hm_demo_step_host(8)) {
+    if (!hm_demo_step_watch(7) || !hm_demo_step_host(8)) {
         fflush(stdout);
-        fprintf(stderr, "hostmem demo: step 8 did not behave as documented\n");
+        fprintf(stderr, "hostmem demo: a step did not behave as Windows does\n");
         return HM_TOOL_FAILURE;
     }
-    printf("\nDone. 'hostmem map' shows the whole process this way ('hostmem map --help').\n");
+    printf("\nDone. 'hostmem map' shows a whole process this way, 'hostmem info' what hostmem\n"
+           "found on this machine.\n");
     return HM_TOOL_OK;
 }

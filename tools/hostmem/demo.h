@@ -34,6 +34,10 @@ const char *hm_demo_offset_name(const hm_demo_t *d, uintptr_t addr, char buf[HM_
  * false (after reporting it) if a VirtualQuery fails. */
 bool hm_demo_show_map(const hm_demo_t *d);
 
+/* The write-watch step (demo_watch.c). Returns false after reporting a result that
+ * differs from Windows'. */
+bool hm_demo_step_watch(int n);
+
 /* The host step (demo_host.c): two runtimes under budgets. Returns false after reporting a
  * result that differs from what it should be. */
 bool hm_demo_step_host(int n);

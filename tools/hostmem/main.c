@@ -2,7 +2,7 @@
  * main.c — the hostmem command: dispatches to a subcommand, answers --help and
  * --version, and turns anything it does not understand into a usage error (exit 2).
  *
- * Each subcommand lives in its own file (demo.c, map.c, info.c) and parses its own options with
+ * Each subcommand lives in its own file (demo.c, map.c, info.c, bench.c) and parses its own options with
  * hm_tool_parse_flags(), defined here so every subcommand reports usage errors alike.
  * Output goes to stdout; errors to stderr, prefixed "hostmem:".
  */
@@ -23,9 +23,10 @@ typedef struct command {
 } command_t;
 
 static const command_t commands[] = {
-    {"demo", hm_tool_demo, "a narrated tour: reserve, commit, protect, guard page, release"},
+    {"demo", hm_tool_demo, "a narrated tour: reserve, commit, protect, guard page, write watch, host"},
     {"map", hm_tool_map, "a process's memory regions in Windows terms (--json too)"},
     {"info", hm_tool_info, "page sizes, engines, limits and privileges hostmem finds here"},
+    {"bench", hm_tool_bench, "hostmem against raw Linux syscalls, side by side (--json too)"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
