@@ -15,7 +15,7 @@ typedef void (*batch_fn)(void *ctx, size_t n);
 void measure_pair(bench_result_t *r, batch_fn raw, void *raw_ctx, batch_fn hm, void *hm_ctx,
                   size_t batch, size_t rounds);
 size_t scaled(size_t normal, size_t quick);
-void die(const char *what);
+_Noreturn void die(const char *what);
 
 /* The whole benchmark with its command line (argv[0] ignored); prog names it in --help
  * ("hm_bench", or "hostmem bench" when the tool runs it). Returns the exit code. */

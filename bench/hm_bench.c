@@ -61,7 +61,7 @@ static int g_progress_tty;
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-void die(const char *what)
+_Noreturn void die(const char *what)
 {
     fprintf(stderr, "\nhm_bench: %s failed (errno %d: %s, GetLastError %u)\n", what, errno,
             strerror(errno), (unsigned)GetLastError());

@@ -166,12 +166,13 @@ static bool c_lifecycle(hm_brd_t *r, char *d, size_t n)
         life = make_runtime("life");
         return false;
     default: /* NULL handles: EINVAL, not a crash */
-        snprintf(d, n, "hm_runtime_*(NULL) and hm_host_destroy(NULL)");
+        snprintf(d, n, "hm_runtime_*(NULL), hm_host_destroy(NULL), hm_*_create(NULL, NULL)");
         hm_runtime_destroy(NULL);
         hm_host_destroy(NULL);
         return hm_runtime_start(NULL) == 0 || hm_runtime_stop(NULL) == 0 ||
                hm_runtime_cancel_waits(NULL) == 0 || hm_runtime_get_stats(NULL, NULL) == 0 ||
-               hm_runtime_memory_manager(NULL) != NULL;
+               hm_runtime_memory_manager(NULL) != NULL || hm_runtime_name(NULL) == (void *)1 ||
+               hm_runtime_create(NULL, NULL, NULL) == 0 || hm_host_create(NULL, NULL) == 0;
     }
 }
 

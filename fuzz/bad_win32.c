@@ -62,9 +62,11 @@ static bool c_virtual_alloc2(hm_brd_t *r, char *d, size_t n)
                                       (void *)(uintptr_t)hm_b_u64(r), hm_b_size(r)};
         memcpy(req, &q, sizeof q);
     }
-    snprintf(d, n, "VirtualAlloc2(%p, %p, %#llx, %#x, %#x, params=%s, %u, requirements=%s)", h, a,
-             (unsigned long long)s, t, p, KN(kp), count, KN(kr));
-    return undo_alloc(VirtualAlloc2(h, a, s, t, p, params, count));
+    bool app = hm_b_u8(r) & 1;
+    snprintf(d, n, "VirtualAlloc2%s(%p, %p, %#llx, %#x, %#x, params=%s, %u, requirements=%s)",
+             app ? "FromApp" : "", h, a, (unsigned long long)s, t, p, KN(kp), count, KN(kr));
+    return undo_alloc(app ? VirtualAlloc2FromApp(h, a, s, t, p, params, count)
+                          : VirtualAlloc2(h, a, s, t, p, params, count));
 }
 
 static bool c_virtual_free(hm_brd_t *r, char *d, size_t n)

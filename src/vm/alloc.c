@@ -11,6 +11,7 @@
  */
 #include "vm/internal.h"
 #include "vm/index.h"
+#include "vm/memcheck.h"
 #include "vm/phys.h"
 #include "vm/placement.h"
 #include "vm/watched.h"
@@ -114,6 +115,7 @@ int hm_vm_allocate_in(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t
     hm_stat_add(&hm_stat_reservations, 1);
     hm_stat_add(&hm_stat_reserved_bytes, (int64_t)size);
     hm_vm_watch_published(r);
+    (commit ? hm_vg_defined : hm_vg_noaccess)((void *)base, size); /* committed pages read 0 */
     *out = base;
     return HM_OK;
 fail_publish:
@@ -137,6 +139,7 @@ static int release_locked(hm_reservation_t *r)
     int err = hm_os.unmap(HM_SITE_RELEASE_UNMAP, (void *)r->base, r->size);
     if (err)
         return hm_status_of_errno(err);
+    hm_vg_noaccess((void *)r->base, r->size);
     r->live = false;
     hm_index_remove(first, end, r);
     uint64_t npages = end - first;

@@ -11,6 +11,7 @@
  * Locking: the reservation's lock is held across the syscall (record.h).
  */
 #include "vm/internal.h"
+#include "vm/memcheck.h"
 #include "vm/watched.h"
 #include "vm/phys.h"
 
@@ -49,6 +50,7 @@ int hm_vm_commit(uintptr_t addr, size_t size, uint32_t prot)
         st = hm_status_of_errno(err);
         goto out;
     }
+    hm_vm_vg_mark(r, first, end, HM_RUN_COMMITTED, 0, hm_vg_defined); /* fresh pages read 0 */
     hm_runs_update(&r->runs, npages, first, end, HM_RUN_LOCKED, HM_RUN_COMMITTED | prot);
 out:
     hm_record_unlock(r);
@@ -88,6 +90,7 @@ int hm_vm_decommit(uintptr_t addr, size_t size)
         goto out;
     }
     hm_runs_update(&r->runs, npages, first, end, 0, 0);
+    hm_vg_noaccess((void *)addr, size);
     if (gone)
         hm_vm_watch_decommit(r, first, end);
     hm_uncharge(r->account, gone << HM_PAGE_SHIFT);

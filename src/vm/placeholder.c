@@ -35,6 +35,7 @@
  */
 #include "vm/index.h"
 #include "vm/internal.h"
+#include "vm/memcheck.h"
 #include "vm/watched.h"
 
 #define PLACEHOLDER_PROT 0u /* PAGE_NOACCESS */
@@ -115,6 +116,8 @@ static int replace_locked(hm_reservation_t *r, uintptr_t addr, size_t size, uint
     hm_runs_destroy(&r->runs);
     hm_runs_init(&r->runs, commit ? HM_RUN_COMMITTED | commit_prot : 0);
     hm_vm_watch_published(r);
+    if (commit)
+        hm_vg_defined((void *)addr, size); /* the placeholder's pages were no access */
     return HM_OK;
 fail_protect:
     hm_vm_watch_detach(r);
@@ -157,6 +160,7 @@ static int drop_pages(hm_reservation_t *r, uint64_t first, uint64_t end)
                    : 0;
     if (err)
         return hm_status_of_errno(err);
+    hm_vg_noaccess((void *)(r->base + (first << HM_PAGE_SHIFT)), (end - first) << HM_PAGE_SHIFT);
     hm_uncharge(r->account, gone << HM_PAGE_SHIFT);
     hm_stat_add(&hm_stat_locked_bytes, -(int64_t)(locked << HM_PAGE_SHIFT));
     return HM_OK;

@@ -15,6 +15,7 @@
  * Locking: reservation lock held across the syscalls.
  */
 #include "vm/internal.h"
+#include "vm/memcheck.h"
 #include "vm/phys.h"
 #include "vm/watched.h"
 
@@ -64,16 +65,23 @@ int hm_vm_reset(uintptr_t addr, size_t size)
     uint64_t first, end;
     hm_page_range(r, addr, size, &first, &end);
     st = hm_is_phys(r) ? HM_E_CONFLICTING_ADDRESSES : reset_runs(r, first, end);
+    if (st == HM_OK) /* what a reset page holds is garbage until written */
+        hm_vm_vg_mark(r, first, end, HM_RUN_COMMITTED | HM_RUN_LOCKED, HM_RUN_COMMITTED,
+                      hm_vg_undefined);
     hm_record_unlock(r);
     return st;
 }
 
+/* (Memcheck holds a reset page undefined: this look is hostmem's own, not a use.) */
 static bool page_is_zero(const unsigned char *p)
 {
-    for (size_t i = 0; i < HM_PAGE_SIZE; i++)
-        if (p[i])
-            return false;
-    return true;
+    unsigned char seen[HM_PAGE_SIZE];
+    bool unveiled = hm_vg_unveil(p, seen, HM_PAGE_SIZE);
+    size_t i = 0;
+    while (i < HM_PAGE_SIZE && !p[i])
+        i++;
+    hm_vg_veil(p, seen, HM_PAGE_SIZE, unveiled);
+    return i == HM_PAGE_SIZE;
 }
 
 /* Does the page still hold what was reset? Present and exclusively mapped, or swapped out;
@@ -143,6 +151,9 @@ int hm_vm_reset_undo(uintptr_t addr, size_t size)
     st = hm_is_phys(r) ? HM_E_CONFLICTING_ADDRESSES : for_each_piece(r, first, end, check_resident);
     if (st == HM_OK)
         st = for_each_piece(r, first, end, redirty);
+    if (st == HM_OK) /* the pages hold their data again */
+        hm_vm_vg_mark(r, first, end, HM_RUN_COMMITTED | HM_RUN_LOCKED, HM_RUN_COMMITTED,
+                      hm_vg_defined);
     hm_record_unlock(r);
     return st;
 }

@@ -52,7 +52,7 @@
 #define M_RULE_CACHE_VALID 0x4u /* §6: VirtualProtect never makes NOCACHE/WRITECOMBINE with NOACCESS/GUARD */
 #define M_RULE_VA2_EXACT 0x8u   /* §5.5: VirtualAlloc2 base a multiple of 64 KiB, size of the page */
 #define M_RULE_UNDO_MARKS_LOCKED 0x10u /* SD: MEM_RESET_UNDO marks locked watched pages written too */
-#define M_RULE_NO_SPURIOUS_WATCH 0x20u /* W22: VirtualProtect of locked watched pages reports nothing */
+#define M_RULE_NO_SPURIOUS_WATCH 0x20u /* W22: re-protecting locked watched pages reports nothing */
 
 #define M_MAX_ALLOCS 48
 #define M_WW_MAX 64 /* most GetWriteWatch entries the driver asks for */

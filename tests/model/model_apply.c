@@ -12,7 +12,6 @@
 
 static void commit_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes, const void *arg)
 {
-    (void)a;
     uint32_t prot = *(const uint32_t *)arg;
     if (!p->committed) {
         m->committed += bytes;
@@ -21,6 +20,8 @@ static void commit_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes, 
         p->tag = 0;
     }
     p->prot = prot; /* A13: re-commit sets the protection (MODEL: with its cache bits) */
+    if ((m->rules_off & M_RULE_NO_SPURIOUS_WATCH) && a->watch && p->locked && p->dirty != 1)
+        p->dirty = M_MAYBE; /* tolerated: hostmem K5 */
 }
 
 static void decommit_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes,

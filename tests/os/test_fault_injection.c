@@ -744,7 +744,7 @@ static void run_fresh(const char *name)
     if (pid == 0) {
         setenv("HM_FI_FRESH", name, 1);
         unsetenv("HOSTMEM_COMMIT_LIMIT");
-        execl("/proc/self/exe", "test_fault_injection", (char *)NULL);
+        execl(hm_test_self_exe(), "test_fault_injection", (char *)NULL);
         _exit(127);
     }
     int st;

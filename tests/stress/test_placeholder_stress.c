@@ -20,9 +20,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "stress.h"
 #include "testlib.h"
 
-#define RUN_NS 2000000000ull
+#define RUN_NS stress_run_ns() /* HOSTMEM_STRESS_SECONDS, else 2 s */
 #define LANES 8
 #define LANE_PAGES 64
 #define LANE ((SIZE_T)LANE_PAGES * P)
@@ -239,6 +240,10 @@ START_TEST(lookups_race_splits_replacements_and_coalesces)
         pthread_join(r[i], NULL);
     printf("placeholder stress: %llu lane rounds, %llu lookups, %ld failures\n",
            (unsigned long long)sh.ops, (unsigned long long)sh.queries, (long)sh.failures);
+    /* Operations: every split, replace, free-back and coalesce of a lane round (counted as
+     * one) and every lookup. */
+    stress_log_ops("placeholders_lookups_race_splits_replacements_and_coalesces",
+                   sh.ops + sh.queries, now_ns() + RUN_NS - sh.deadline);
     ck_assert_msg(sh.failures == 0, "%ld failures; first: %s", (long)sh.failures, sh.first_failure);
     ck_assert_uint_gt(sh.ops, 0);
     ck_assert_uint_gt(sh.queries, 0);

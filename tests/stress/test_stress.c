@@ -30,9 +30,10 @@
 #include <unistd.h>
 
 #include "os/os.h"
+#include "stress.h"
 #include "testlib.h"
 
-#define RUN_NS 2000000000ull /* per case */
+#define RUN_NS stress_run_ns() /* per case: HOSTMEM_STRESS_SECONDS, else 2 s */
 
 /* Sanitizer runtimes map shadow and allocator memory of their own as the program runs:
  * the kernel-map comparison is only meaningful without them. */
@@ -1109,6 +1110,7 @@ START_TEST(separate_reservations)
     char what[64];
     snprintf(what, sizeof what, "separate_reservations, %u threads", n);
     print_counts(what, counts, total);
+    stress_log_ops("separate_reservations", total, now_ns() + RUN_NS - deadline);
     printf("guard pages fired: %llu, hm_os map/unmap calls: %llu\n", (unsigned long long)touches,
            (unsigned long long)atomic_load(&ledger_calls));
     baseline_assert_back(&b, touches);
@@ -1161,6 +1163,7 @@ START_TEST(shared_reservations)
     char what[64];
     snprintf(what, sizeof what, "shared_reservations, %u threads", n);
     print_counts(what, counts, total);
+    stress_log_ops("shared_reservations", total, now_ns() + RUN_NS - deadline);
     baseline_assert_back(&b, 0);
 }
 END_TEST

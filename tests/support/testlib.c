@@ -70,6 +70,20 @@ char *hm_free_range(SIZE_T size)
     return (char *)(cand + G);
 }
 
+const char *hm_test_self_exe(void)
+{
+    static char path[4096];
+    if (!path[0]) {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        if (n <= 0 || (size_t)n >= sizeof path - 1) {
+            fprintf(stderr, "hm_test_self_exe: cannot read /proc/self/exe\n");
+            abort();
+        }
+        path[n] = '\0';
+    }
+    return path;
+}
+
 hm_stats_t hm_stats_now(void)
 {
     hm_stats_t st;

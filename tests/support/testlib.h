@@ -13,6 +13,11 @@
 
 #include "hostmem/hostmem.h"
 #include "hostmem/memoryapi.h"
+#ifndef HM_WINE
+#include <stdio.h>
+
+#include "valgrind_hooks.h"
+#endif
 
 #define P ((SIZE_T)4096)
 #define G ((SIZE_T)65536)
@@ -85,5 +90,45 @@ typedef struct hm_snap {
 void hm_snap(hm_snap_t *s, const void *base, SIZE_T size);
 void hm_assert_snap_eq(const hm_snap_t *a, const hm_snap_t *b, const char *file, int line);
 #define ck_assert_snap_eq(a, b) hm_assert_snap_eq((a), (b), __FILE__, __LINE__)
+
+/* Valgrind (HOSTMEM_VALGRIND=ON runs every case under memcheck). hm_test_under_valgrind(why)
+ * is true under Valgrind, and then prints "skipped under Valgrind: why". Only for a test or
+ * a check whose *measurement* Valgrind changes (RSS, VmLck, the process's own mappings, the
+ * write-watch engine it picks, userfaultfd it does not know), never to hide a memcheck
+ * report about hostmem: those are fixed, or suppressed in tests/valgrind.supp with a reason. */
+static inline bool hm_test_under_valgrind(const char *why)
+{
+#ifdef HM_WINE
+    (void)why;
+    return false;
+#else
+    if (!hm_vg_running())
+        return false;
+    printf("skipped under Valgrind: %s\n", why);
+    return true;
+#endif
+}
+#define hm_test_skip_under_valgrind(why)   \
+    do {                                   \
+        if (hm_test_under_valgrind(why))   \
+            return;                        \
+    } while (0)
+
+/* A test looks at bytes Windows calls undefined (a page after MEM_RESET) to see what is
+ * really there: under Valgrind, marks them defined so that memcheck does not report the
+ * test's own look (hostmem marked them undefined, src/valgrind_hooks.h). */
+static inline void hm_test_inspect(const volatile void *p, size_t n)
+{
+#ifdef HM_WINE
+    (void)p;
+    (void)n;
+#else
+    hm_vg_defined((const void *)p, n);
+#endif
+}
+
+/* This program's own path, to run itself again: readlink of /proc/self/exe (exec of
+ * /proc/self/exe under Valgrind would start Valgrind's tool, which refuses to run). */
+const char *hm_test_self_exe(void);
 
 #endif

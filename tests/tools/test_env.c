@@ -79,7 +79,7 @@ static int child_status(const char *work, const char *name, const char *value)
     setenv("HM_ENV_CHILD", work, 1);
     char *const argv[] = {"test_env", NULL};
     int status;
-    free(run_with(name, value, "/proc/self/exe", argv, &status));
+    free(run_with(name, value, hm_test_self_exe(), argv, &status));
     unsetenv("HM_ENV_CHILD");
     ck_assert_msg(WIFEXITED(status), "child died: %#x", status);
     return WEXITSTATUS(status);

@@ -45,7 +45,7 @@ static char *run_child(const char *value)
             setenv("HOSTMEM_VERBOSE", value, 1);
         else
             unsetenv("HOSTMEM_VERBOSE");
-        execl("/proc/self/exe", "test_verbose", (char *)NULL);
+        execl(hm_test_self_exe(), "test_verbose", (char *)NULL);
         _exit(127);
     }
     int status;
