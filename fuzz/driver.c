@@ -446,6 +446,8 @@ static void probe_step(uint64_t addr, bool write)
             signal(SIGBUS, SIG_DFL);
         }
         volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)pg;
+        hm_stats_t before = {.cb_size = sizeof before}, after = {.cb_size = sizeof after};
+        hm_get_stats(&before);
         if (write)
             p[1] = p[1];
         else
@@ -455,6 +457,9 @@ static void probe_step(uint64_t addr, bool write)
             if (VirtualQuery((const void *)(uintptr_t)pg, &mbi, sizeof mbi) != sizeof mbi ||
                 mbi.Protect != (pge.prot & ~PAGE_GUARD))
                 _exit(3);
+            hm_get_stats(&after);
+            if (after.guard_pages_hit != before.guard_pages_hit + 1)
+                _exit(4); /* SD "Guard page first touch": counted */
         }
         _exit(0);
     }
@@ -464,9 +469,9 @@ static void probe_step(uint64_t addr, bool write)
     if (!allowed && !(WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS)))
         diverge("probe: the access did not fault");
     if (allowed && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-        diverge(WIFEXITED(st) && WEXITSTATUS(st) == 3
-                    ? "probe: after the first touch VirtualQuery still shows the guard"
-                    : "probe: the access faulted");
+        diverge(WIFEXITED(st) && WEXITSTATUS(st) == 3   ? "probe: after the first touch VirtualQuery still shows the guard"
+                : WIFEXITED(st) && WEXITSTATUS(st) == 4 ? "probe: hm_stats_t.guard_pages_hit did not count the touch"
+                                                        : "probe: the access faulted");
 }
 
 static void limit_step(uint64_t limit)

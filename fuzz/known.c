@@ -44,13 +44,14 @@ static bool anywhere_commit_over_limit(const m_call_t *c, const m_expect_t *x, c
            r->error == ERROR_NOT_ENOUGH_MEMORY;
 }
 
-/* K4: GetWriteWatch with a huge *lpdwCount answers 8 before it checks the range (a range
- * outside any watched allocation must give 87: SD "GetWriteWatch order", W10). */
+/* K4: GetWriteWatch with a huge *lpdwCount and a huge size allocates its result buffer
+ * (min(count, pages) entries) before it checks the range: 8, where a range outside any
+ * watched allocation must give 87 (SD "GetWriteWatch order", W10). */
 static bool watch_huge_count(const m_call_t *c, const m_expect_t *x, const m_result_t *r)
 {
-    return c->op == M_GET_WRITE_WATCH && c->length > ((uint64_t)1 << 40) &&
-           fails_with(x, ERROR_INVALID_PARAMETER) && r->ret == 0xFFFFFFFFu &&
-           r->error == ERROR_NOT_ENOUGH_MEMORY;
+    return c->op == M_GET_WRITE_WATCH && c->length > ((uint64_t)1 << 28) &&
+           c->size > ((uint64_t)1 << 40) && fails_with(x, ERROR_INVALID_PARAMETER) &&
+           r->ret == 0xFFFFFFFFu && r->error == ERROR_NOT_ENOUGH_MEMORY;
 }
 
 static const struct known {
@@ -61,7 +62,7 @@ static const struct known {
     {"K2 VirtualProtect PAGE_GUARD on free memory: 87 not 487", protect_guard_on_free},
     {"K3 VirtualAlloc(NULL, huge, MEM_COMMIT) over the commit limit: 8 not 1455",
      anywhere_commit_over_limit},
-    {"K4 GetWriteWatch with a huge count outside a watched allocation: 8 not 87",
+    {"K4 GetWriteWatch, huge count and size outside a watched allocation: 8 not 87",
      watch_huge_count},
 };
 

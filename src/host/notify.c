@@ -105,12 +105,16 @@ int hm_notifier_ensure(hm_host_t *host)
     int err = 0;
     pthread_mutex_lock(&host->lock);
     if (!host->notifier_running) {
-        host->wake_fd = hm_os_event_open();
-        if (host->wake_fd < 0) {
-            err = -host->wake_fd;
+        /* Published with release order: hm_notifier_wake runs in charging threads without
+         * host->lock and must see the eventfd made before it signals it. */
+        int fd = hm_os_event_open();
+        if (fd >= 0)
+            __atomic_store_n(&host->wake_fd, fd, __ATOMIC_RELEASE);
+        if (fd < 0) {
+            err = -fd;
         } else if ((err = pthread_create(&host->notifier, NULL, notifier_main, host)) != 0) {
-            hm_os_close(host->wake_fd);
-            host->wake_fd = -1;
+            __atomic_store_n(&host->wake_fd, -1, __ATOMIC_RELEASE);
+            hm_os_close(fd);
         } else {
             host->notifier_running = true;
         }
@@ -119,11 +123,17 @@ int hm_notifier_ensure(hm_host_t *host)
     return err;
 }
 
+/* Lock-free (it runs inside a charge, under a reservation lock). A waker announces itself
+ * before it loads the fd, and hm_notifier_stop retires the fd before it waits for the
+ * wakers to leave (both sequentially consistent), so the fd is never closed between a
+ * waker's load and its signal. */
 void hm_notifier_wake(hm_host_t *host)
 {
-    int fd = __atomic_load_n(&host->wake_fd, __ATOMIC_ACQUIRE);
+    atomic_fetch_add_explicit(&host->wakers, 1, memory_order_seq_cst);
+    int fd = __atomic_load_n(&host->wake_fd, __ATOMIC_SEQ_CST);
     if (fd >= 0)
         hm_os_event_signal(fd);
+    atomic_fetch_sub_explicit(&host->wakers, 1, memory_order_release);
 }
 
 void hm_notifier_stop(hm_host_t *host)
@@ -138,6 +148,8 @@ void hm_notifier_stop(hm_host_t *host)
     hm_os_event_signal(host->wake_fd);
     pthread_join(host->notifier, NULL);
     int fd = host->wake_fd;
-    __atomic_store_n(&host->wake_fd, -1, __ATOMIC_RELEASE);
+    __atomic_store_n(&host->wake_fd, -1, __ATOMIC_SEQ_CST);
+    while (atomic_load_explicit(&host->wakers, memory_order_acquire))
+        hm_os_yield();
     hm_os_close(fd);
 }

@@ -67,6 +67,7 @@ struct hm_host {
     bool notifier_running;
     pthread_t notifier;
     int wake_fd;                /* eventfd, -1 until the notifier starts */
+    atomic_uint wakers;         /* hm_notifier_wake calls between loading and signalling it */
     atomic_bool stopping;
 };
 

@@ -102,7 +102,6 @@ typedef struct m_model {
     uint64_t lock_limit;        /* locks that would pass it are not modelled (0 = none) */
     uint32_t features;
     uint32_t rules_off;         /* M_RULE_* the driver switched off (known divergences) */
-    uint64_t guard_hits;        /* guards cleared by touches (probes) */
 } m_model_t;
 
 typedef enum m_op {
@@ -238,8 +237,6 @@ bool m_writable(const m_model_t *m, uint64_t addr);
 void m_write(m_model_t *m, uint64_t addr, uint8_t tag);
 /* What the page must read as: *tag, and whether zero is allowed instead (after MEM_RESET). */
 void m_expected_content(const m_model_t *m, uint64_t addr, uint8_t *tag, bool *or_zero);
-/* A first touch of a guard page (in a probe child): the guard goes, the access proceeds. */
-void m_touch_guard(m_model_t *m, uint64_t addr);
 void m_set_commit_limit(m_model_t *m, uint64_t limit);
 
 /* ---- helpers shared with the driver ------------------------------------------------ */

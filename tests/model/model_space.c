@@ -272,23 +272,6 @@ void m_expected_content(const m_model_t *m, uint64_t addr, uint8_t *tag, bool *o
     *or_zero = p.content == M_TAG_OR_ZERO;
 }
 
-static void unguard_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes, const void *arg)
-{
-    (void)m;
-    (void)a;
-    (void)bytes;
-    (void)arg;
-    p->prot &= ~PAGE_GUARD;
-}
-
-void m_touch_guard(m_model_t *m, uint64_t addr)
-{
-    m_alloc_t *a = m_find(m, addr);
-    uint64_t pg = addr & ~(M_PAGE - 1);
-    m_each_run(m, a, pg, pg + M_PAGE, unguard_run, NULL);
-    m->guard_hits++;
-}
-
 void m_set_commit_limit(m_model_t *m, uint64_t limit)
 {
     m->commit_limit = limit;

@@ -375,7 +375,9 @@ START_TEST(lock_rows)
     fails(unlock(KLO + 4 * P, P), ERROR_NOT_LOCKED); /* reserved */
     ok(vp(KLO + 2 * P, P, PAGE_NOACCESS), 1);
     ok(vp(KLO + 3 * P, P, PAGE_READWRITE | PAGE_GUARD), 1);
-    fails(lock(KLO + 2 * P, 2 * P), ERROR_NOACCESS);
+    fails(lock(KLO + 2 * P, P), ERROR_NOACCESS);
+    fails(lock(KLO + 2 * P, 2 * P), (uint32_t)STATUS_GUARD_PAGE_VIOLATION); /* guard first */
+    ok(vp(KLO + 3 * P, P, PAGE_READWRITE | PAGE_GUARD), 1);
     fails(lock(KLO + 3 * P, P), (uint32_t)STATUS_GUARD_PAGE_VIOLATION);              /* G3 */
     region(KLO + 3 * P, KLO + 3 * P, KLO, PAGE_READWRITE, P, MEM_COMMIT, PAGE_READWRITE);
     ok(lock(KLO + 3 * P, P), 1);

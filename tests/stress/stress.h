@@ -2,7 +2,7 @@
  * stress.h — what the stress programs of tests/stress/ share (header only: CMake builds
  * each test_*.c on its own).
  *
- *  - Run length: HOSTMEM_STRESS_SECONDS (default 2, fractions allowed) per case, for long
+ *  - Run length: HM_STRESS_SECONDS (default 2, fractions allowed) per case, for long
  *    local runs; stress_run_ns().
  *  - The operation log: each case prints "stress <case>: N operations in S s" and appends
  *    the same line to $HM_STRESS_LOG (set by tests/CMakeLists.txt); the summary case
@@ -35,11 +35,12 @@
 
 #include "os/os.h"
 #include "testlib.h"
+#include "valgrind_hooks.h"
 #include "vm/record.h"
 #include "vm/vm.h"
 
-/* Sanitizer runtimes map memory of their own as the program runs: the comparison of the
- * process's total anonymous mappings is only meaningful without them. */
+/* Sanitizer runtimes (and Valgrind) map memory of their own as the program runs: the
+ * comparison of the process's total anonymous mappings is only meaningful without them. */
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define STRESS_SANITIZED 1
 #elif defined(__has_feature)
@@ -62,16 +63,22 @@ static STRESS_UNUSED uint64_t stress_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The length of one case: HOSTMEM_STRESS_SECONDS, else 2 s. */
+/* The length of one case: HM_STRESS_SECONDS, else 2 s. */
 static STRESS_UNUSED uint64_t stress_run_ns(void)
 {
-    const char *s = getenv("HOSTMEM_STRESS_SECONDS");
+    const char *s = getenv("HM_STRESS_SECONDS");
     double secs = s && *s ? strtod(s, NULL) : 2.0;
     if (!(secs >= 0.05))
         secs = 0.05;
     if (secs > 86400.0)
         secs = 86400.0;
     return (uint64_t)(secs * 1e9);
+}
+
+/* Check's timeout for one case: room for the run length and the checks after it. */
+static STRESS_UNUSED int stress_timeout(void)
+{
+    return 120 + 2 * (int)(stress_run_ns() / 1000000000ull);
 }
 
 static STRESS_UNUSED uint64_t stress_rnd(uint64_t *s)
@@ -657,10 +664,14 @@ static STRESS_UNUSED void stress_assert_back(const stress_base_t *b, uint64_t gu
     ck_assert_uint_eq(st.watched_bytes, b->st.watched_bytes);
     ck_assert_uint_eq(st.guard_hits, b->st.guard_hits + guard_hits);
     ck_assert_uint_eq(stress_vm_lck_bytes(), b->lck);
-    if (STRESS_SANITIZED) {
-        printf("total anonymous mappings not compared: the sanitizer maps memory of its own\n");
+    if (STRESS_SANITIZED || hm_vg_running()) {
+        printf("total anonymous mappings not compared: the sanitizer or Valgrind maps memory "
+               "of its own\n");
         return;
     }
+    if (hm_test_under_valgrind("total anonymous mappings not compared: Valgrind maps memory "
+                               "of its own"))
+        return;
     uint64_t anon = stress_anon_bytes();
     ck_assert_msg(anon == b->anon, "anonymous mappings went from %llu to %llu bytes",
                   (unsigned long long)b->anon, (unsigned long long)anon);

@@ -362,7 +362,7 @@ static Suite *make_suite(void)
 {
     Suite *s = suite_create("awe_stress");
     TCase *tc = tcase_create("awe_threads_map_unmap_shared_window");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, stress_timeout());
     tcase_add_test(tc, awe_threads_map_unmap_shared_window);
     suite_add_tcase(s, tc);
     return s;

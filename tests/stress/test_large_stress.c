@@ -282,7 +282,7 @@ static Suite *make_suite(void)
 {
     Suite *s = suite_create("large_stress");
     TCase *tc = tcase_create("large_pages_threads");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, stress_timeout());
     tcase_add_test(tc, large_pages_threads);
     suite_add_tcase(s, tc);
     return s;

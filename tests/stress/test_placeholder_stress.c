@@ -23,7 +23,7 @@
 #include "stress.h"
 #include "testlib.h"
 
-#define RUN_NS stress_run_ns() /* HOSTMEM_STRESS_SECONDS, else 2 s */
+#define RUN_NS stress_run_ns() /* HM_STRESS_SECONDS, else 2 s */
 #define LANES 8
 #define LANE_PAGES 64
 #define LANE ((SIZE_T)LANE_PAGES * P)
@@ -261,8 +261,9 @@ END_TEST
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("placeholder_stress");
-    hm_add(s, tcase_create("placeholders_lookups_race_splits_replacements_and_coalesces"),
-           lookups_race_splits_replacements_and_coalesces);
+    TCase *tc = tcase_create("placeholders_lookups_race_splits_replacements_and_coalesces");
+    tcase_set_timeout(tc, stress_timeout());
+    hm_add(s, tc, lookups_race_splits_replacements_and_coalesces);
     return s;
 }
 

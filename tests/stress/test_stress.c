@@ -33,7 +33,7 @@
 #include "stress.h"
 #include "testlib.h"
 
-#define RUN_NS stress_run_ns() /* per case: HOSTMEM_STRESS_SECONDS, else 2 s */
+#define RUN_NS stress_run_ns() /* per case: HM_STRESS_SECONDS, else 2 s */
 
 /* Sanitizer runtimes map shadow and allocator memory of their own as the program runs:
  * the kernel-map comparison is only meaningful without them. */
@@ -1064,6 +1064,8 @@ static void baseline_assert_back(const baseline_t *b, uint64_t guard_touches)
         printf("kernel-map comparison skipped: sanitizer runtime maps memory of its own\n");
         return;
     }
+    if (hm_test_under_valgrind("kernel-map comparison: Valgrind maps memory of its own"))
+        return;
     uint64_t anon = anon_mapped_bytes();
     ck_assert_msg(anon == b->anon, "anonymous mappings went from %llu to %llu bytes",
                   (unsigned long long)b->anon, (unsigned long long)anon);
@@ -1172,11 +1174,11 @@ static Suite *make_suite(void)
 {
     Suite *s = suite_create("stress");
     TCase *tc = tcase_create("separate_reservations");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, stress_timeout());
     tcase_add_test(tc, separate_reservations);
     suite_add_tcase(s, tc);
     tc = tcase_create("shared_reservations");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, stress_timeout());
     tcase_add_test(tc, shared_reservations);
     suite_add_tcase(s, tc);
     return s;

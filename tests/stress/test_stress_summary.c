@@ -8,14 +8,13 @@
  * million operations per run — when the run can be judged: every stress case logged
  * (HM_STRESS_CASES of them; a failed case has failed already), the build is optimized
  * (NDEBUG), without a sanitizer or Valgrind (which slow every call many times), and the
- * cases ran their default length (HOSTMEM_STRESS_SECONDS unset or at least 2).
+ * cases ran their default length (HM_STRESS_SECONDS unset or at least 2).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stress.h"
-#include "valgrind_hooks.h"
 
 #define TARGET 1000000ull
 
@@ -46,13 +45,13 @@ static const char *not_judged(unsigned logged, unsigned expected)
     (void)expected;
     return "an unoptimized build";
 #else
-    const char *secs = getenv("HOSTMEM_STRESS_SECONDS");
+    const char *secs = getenv("HM_STRESS_SECONDS");
     if (STRESS_SANITIZED)
         return "a sanitizer build";
     if (hm_vg_running())
         return "running under Valgrind";
     if (secs && *secs && strtod(secs, NULL) < 2.0)
-        return "HOSTMEM_STRESS_SECONDS below 2";
+        return "HM_STRESS_SECONDS below 2";
     if (logged < expected)
         return "not every stress case ran to its end";
     return NULL;

@@ -1,6 +1,7 @@
 /*
  * testlib.c — suite runner, fault probes and small helpers for the Check suites (see testlib.h).
  */
+#define _DEFAULT_SOURCE /* readlink */
 #include "testlib.h"
 
 #include <inttypes.h>
