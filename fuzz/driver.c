@@ -37,7 +37,9 @@
 #define COMMIT_LIMIT ((uint64_t)1 << 30)
 #define LOCK_BUDGET ((uint64_t)4 << 20)
 #define MAX_LIVE (M_MAX_ALLOCS - 4)
-#define MAX_PROBES_PER_INPUT 1
+/* A fork costs as much as the process's page tables (libFuzzer's grow with its corpus):
+ * one probe every few inputs. */
+#define PROBE_EVERY_INPUTS 8
 #define TRACE_LINES 4096
 
 #ifndef HM_FUZZ_FEATURES
@@ -582,7 +584,7 @@ void hm_fuzz_one(const uint8_t *data, size_t size)
     ntrace = 0;
     cur_data = data;
     cur_size = size;
-    probes_left = MAX_PROBES_PER_INPUT;
+    probes_left = totals.inputs % PROBE_EVERY_INPUTS == 0;
     last_ret = arena_lo;
     totals.inputs++;
     while (!hm_rd_done(&rd)) {

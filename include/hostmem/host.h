@@ -60,7 +60,14 @@ typedef struct hm_runtime_stats {
     uint64_t allocations, failures, waits, wait_timeouts, waits_abandoned;
     uint64_t reserve_used;       /* bytes above hard_limit now (eProcessCritical) */
     uint64_t notifications;      /* OnMemoryNotification calls made */
+    /* ---- since 0.2: filled when cb_size covers them (HM_RUNTIME_STATS_SIZE_V1 before) ---- */
+    uint64_t reservations;       /* live reservations the runtime owns */
+    uint64_t reserved_bytes;     /* their address space */
+    uint64_t locked_bytes;       /* VirtualLock'ed bytes in them */
+    uint64_t watched_bytes;      /* size of those made with MEM_WRITE_WATCH */
 } hm_runtime_stats_t;
+
+#define HM_RUNTIME_STATS_SIZE_V1 offsetof(hm_runtime_stats_t, reservations)
 
 HM_API int hm_host_create(const hm_host_config_t *config, hm_host_t **out);
 /* Destroys every runtime still in the host, stops the notifier thread. */

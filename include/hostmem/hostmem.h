@@ -56,9 +56,15 @@ typedef struct hm_stats {
     uint64_t commit_limit;     /* 0 = unlimited */
     uint64_t locked_bytes;     /* VirtualLock'ed bytes */
     uint64_t guard_pages_hit;  /* guard pages cleared by a first touch */
+    /* ---- since 0.2: fields below are filled when cb_size covers them ---- */
+    uint64_t watched_bytes;    /* size of the live MEM_WRITE_WATCH reservations */
 } hm_stats_t;
 
-/* Fills *stats; returns 0, or -1 if stats is NULL or cb_size is too small. */
+/* The size of hm_stats_t in 0.1, the smallest cb_size accepted. */
+#define HM_STATS_SIZE_V1 offsetof(hm_stats_t, watched_bytes)
+
+/* Fills *stats (the fields cb_size covers); returns 0, or -1 if stats is NULL or cb_size
+ * is smaller than HM_STATS_SIZE_V1. */
 HM_API int hm_get_stats(hm_stats_t *stats);
 
 /*

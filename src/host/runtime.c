@@ -215,7 +215,7 @@ HRESULT hm_rt_after(hm_runtime_t *rt, HRESULT hr)
 
 int hm_runtime_get_stats(hm_runtime_t *rt, hm_runtime_stats_t *out)
 {
-    if (!rt || !out || out->cb_size < sizeof *out)
+    if (!rt || !out || out->cb_size < HM_RUNTIME_STATS_SIZE_V1)
         return EINVAL;
     out->state = (uint32_t)atomic_load(&rt->state);
     out->committed = atomic_load(&rt->used);
@@ -231,6 +231,14 @@ int hm_runtime_get_stats(hm_runtime_t *rt, hm_runtime_stats_t *out)
     out->reserve_used = rt->hard_limit && out->committed > rt->hard_limit
                             ? out->committed - rt->hard_limit : 0;
     out->notifications = atomic_load(&rt->n_notify);
+    if (out->cb_size >= sizeof *out) {
+        hm_vm_stats_t vs;
+        hm_vm_account_stats(&rt->account, &vs);
+        out->reservations = vs.reservations;
+        out->reserved_bytes = vs.reserved_bytes;
+        out->locked_bytes = vs.locked_bytes;
+        out->watched_bytes = vs.watched_bytes;
+    }
     return 0;
 }
 

@@ -146,6 +146,8 @@ typedef struct hm_vm_stats {
     uint64_t watched_bytes; /* size of the live MEM_WRITE_WATCH reservations */
 } hm_vm_stats_t;
 void hm_vm_get_stats(hm_vm_stats_t *out);
+/* The same figures for the reservations of account a (walks them: O(reservations)). */
+void hm_vm_account_stats(hm_vm_account_t *a, hm_vm_stats_t *out);
 
 /* Reads /proc/meminfo fields (kB → bytes); missing fields read 0. */
 typedef struct hm_vm_meminfo {

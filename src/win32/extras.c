@@ -35,7 +35,7 @@ void hm_set_guard_page_callback(hm_guard_page_callback_t callback, void *context
 
 int hm_get_stats(hm_stats_t *stats)
 {
-    if (!stats || stats->cb_size < sizeof(hm_stats_t))
+    if (!stats || stats->cb_size < HM_STATS_SIZE_V1)
         return -1;
     hm_vm_stats_t s;
     hm_vm_get_stats(&s);
@@ -45,5 +45,7 @@ int hm_get_stats(hm_stats_t *stats)
     stats->commit_limit = hm_vm_commit_limit();
     stats->locked_bytes = s.locked_bytes;
     stats->guard_pages_hit = s.guard_hits;
+    if (stats->cb_size >= offsetof(hm_stats_t, watched_bytes) + sizeof stats->watched_bytes)
+        stats->watched_bytes = s.watched_bytes;
     return 0;
 }

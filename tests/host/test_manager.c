@@ -317,6 +317,50 @@ static TCase *tc(TCase *c, const TTest *t)
     return c;
 }
 
+/* Introspection: a runtime's own reservations, reserved, locked and watched bytes, and
+ * the process-wide watched bytes; a 0.1-sized stats struct still works. */
+START_TEST(runtime_stats_count_its_reservations_locked_and_watched_bytes)
+{
+    hm_runtime_t *rt = make_rt("intro", 64 * MIB, 0, 0);
+    IHostMemoryManager *m = started(rt);
+    void *a, *w;
+    ck_assert_int_eq(valloc(m, 2 * MIB, MEM_RESERVE | MEM_COMMIT, eTaskCritical, &a), S_OK);
+    ck_assert_int_eq(valloc(m, 1 * MIB, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH, eTaskCritical, &w),
+                     S_OK);
+    ck_assert(VirtualLock(a, 3 * P));
+    hm_stats_t ps = {.cb_size = sizeof ps};
+    ck_assert_int_eq(hm_get_stats(&ps), 0);
+    ck_assert_uint_ge(ps.watched_bytes, 1 * MIB);
+
+    hm_runtime_stats_t st = {.cb_size = sizeof st};
+    ck_assert_int_eq(hm_runtime_get_stats(rt, &st), 0);
+    ck_assert_uint_eq(st.reservations, 2);
+    ck_assert_uint_eq(st.reserved_bytes, 3 * MIB);
+    ck_assert_uint_eq(st.committed, 3 * MIB);
+    ck_assert_uint_eq(st.locked_bytes, 3 * P);
+    ck_assert_uint_eq(st.watched_bytes, 1 * MIB);
+
+    hm_runtime_stats_t old = {.cb_size = HM_RUNTIME_STATS_SIZE_V1, .reservations = 77};
+    ck_assert_int_eq(hm_runtime_get_stats(rt, &old), 0);
+    ck_assert_uint_eq(old.committed, 3 * MIB);
+    ck_assert_uint_eq(old.reservations, 77); /* beyond cb_size: untouched */
+    old.cb_size = HM_RUNTIME_STATS_SIZE_V1 - 1;
+    ck_assert_int_ne(hm_runtime_get_stats(rt, &old), 0);
+    hm_stats_t ps_old = {.cb_size = HM_STATS_SIZE_V1, .watched_bytes = 77};
+    ck_assert_int_eq(hm_get_stats(&ps_old), 0);
+    ck_assert_uint_eq(ps_old.watched_bytes, 77);
+
+    ck_assert_int_eq(m->lpVtbl->VirtualFree(m, w, 0, MEM_RELEASE), S_OK);
+    ck_assert_int_eq(m->lpVtbl->VirtualFree(m, a, 0, MEM_RELEASE), S_OK);
+    ck_assert_int_eq(hm_runtime_get_stats(rt, &st), 0);
+    ck_assert_uint_eq(st.reservations, 0);
+    ck_assert_uint_eq(st.reserved_bytes, 0);
+    ck_assert_uint_eq(st.locked_bytes, 0);
+    ck_assert_uint_eq(st.watched_bytes, 0);
+    m->lpVtbl->Release(m);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("manager");
@@ -333,6 +377,7 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc(tcase_create("manager_win32_failures_map_to_hresults"), win32_failures_map_to_hresults));
     suite_add_tcase(s, tc(tcase_create("manager_an_internal_inconsistency_fails_once_then_poisons"), an_internal_inconsistency_fails_once_then_poisons));
     suite_add_tcase(s, tc(tcase_create("manager_address_space_account_remembers_sizes"), address_space_account_remembers_sizes));
+    suite_add_tcase(s, tc(tcase_create("manager_runtime_stats_count_reservations_locked_and_watched"), runtime_stats_count_its_reservations_locked_and_watched_bytes));
     return s;
 }
 
