@@ -13,6 +13,8 @@
  * AWE maps and unmaps are mmap()s over the window: memcheck tracks them by itself (a mapped
  * page is defined, an unmapped one no access). The fault paths need nothing: they only
  * change the kernel's protection of committed pages, which memcheck already sees defined.
+ * (Resuming the faulting access needs valgrind's
+ * --vex-iropt-register-updates=allregs-at-mem-access: docs/porting.md.)
  *
  * The client requests come from Debian's valgrind package (<valgrind/memcheck.h>); when
  * it is absent every hook compiles to nothing. Outside Valgrind a client request costs a

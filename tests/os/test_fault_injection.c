@@ -3693,7 +3693,7 @@ static int count_fds(void)
  * why; no descriptor is left open. */
 static void ww_first_use_falls_back(hm_os_site_t site, int err, const char *why_want)
 {
-    hm_test_skip_under_valgrind("the engine is mprotect at once (Valgrind has no userfaultfd)");
+    hm_test_skip_under_valgrind("skipped: the engine is mprotect at once, no userfaultfd tried");
     unsetenv("HOSTMEM_WRITE_WATCH");
     int fds = count_fds();
     fi_reset();

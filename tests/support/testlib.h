@@ -92,10 +92,11 @@ void hm_assert_snap_eq(const hm_snap_t *a, const hm_snap_t *b, const char *file,
 #define ck_assert_snap_eq(a, b) hm_assert_snap_eq((a), (b), __FILE__, __LINE__)
 
 /* Valgrind (HOSTMEM_VALGRIND=ON runs every case under memcheck). hm_test_under_valgrind(why)
- * is true under Valgrind, and then prints "skipped under Valgrind: why". Only for a test or
- * a check whose *measurement* Valgrind changes (RSS, VmLck, the process's own mappings, the
- * write-watch engine it picks, userfaultfd it does not know), never to hide a memcheck
- * report about hostmem: those are fixed, or suppressed in tests/valgrind.supp with a reason. */
+ * is true under Valgrind, and then prints "under Valgrind: why" (say what is skipped or
+ * expected instead). Only for a test or a check whose *measurement* Valgrind changes (RSS,
+ * VmLck, the process's own mappings, its malloc, the write-watch engine it picks,
+ * userfaultfd it does not know), never to hide a memcheck report about hostmem: those are
+ * fixed, or suppressed in tests/valgrind.supp with the reason. */
 static inline bool hm_test_under_valgrind(const char *why)
 {
 #ifdef HM_WINE
@@ -104,7 +105,7 @@ static inline bool hm_test_under_valgrind(const char *why)
 #else
     if (!hm_vg_running())
         return false;
-    printf("skipped under Valgrind: %s\n", why);
+    printf("under Valgrind: %s\n", why);
     return true;
 #endif
 }
