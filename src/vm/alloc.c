@@ -139,7 +139,8 @@ static int release_locked(hm_reservation_t *r)
     int err = hm_os.unmap(HM_SITE_RELEASE_UNMAP, (void *)r->base, r->size);
     if (err)
         return hm_status_of_errno(err);
-    hm_vg_noaccess((void *)r->base, r->size);
+    /* No memcheck request here: Valgrind marks an unmapped range no access itself, and one
+     * made now could land on a new reservation another thread just mapped there. */
     r->live = false;
     hm_index_remove(first, end, r);
     uint64_t npages = end - first;
