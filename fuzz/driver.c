@@ -34,7 +34,7 @@
 #define P M_PAGE
 #define G M_GRAN
 #define ARENA ((uint64_t)256 << 20)
-#define COMMIT_LIMIT ((uint64_t)1 << 30)
+#define COMMIT_LIMIT ((uint64_t)256 << 20) /* also bounds the RSS (undo re-dirties pages) */
 #define LOCK_BUDGET ((uint64_t)4 << 20)
 #define MAX_LIVE (M_MAX_ALLOCS - 4)
 /* A fork costs as much as the process's page tables (libFuzzer's grow with its corpus):
@@ -357,7 +357,7 @@ static void call_step(const m_call_t *c)
     m_expect_t x;
     m_predict(&M, c, &x);
     count_rule(x.rule);
-    if (x.unmodelled || would_overflow_model(&x)) {
+    if (x.unmodelled || would_overflow_model(&x) || hm_known_avoid(c)) {
         totals.skipped++;
         return;
     }

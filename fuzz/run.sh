@@ -14,8 +14,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build-libfuzzer}
-MODEL_RUNS=${MODEL_RUNS:-3500}
-BAD_RUNS=${BAD_RUNS:-11000}
+MODEL_RUNS=${MODEL_RUNS:-5000}
+BAD_RUNS=${BAD_RUNS:-15000}
 SEED=${SEED:-1}
 MAX_TIME=${MAX_TIME:-900}
 WORK=${WORK:-$(mktemp -d /tmp/hostmem-fuzz.XXXXXX)}

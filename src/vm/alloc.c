@@ -73,6 +73,28 @@ static void unplace(hm_reservation_t *r, size_t size, unsigned flags)
     }
 }
 
+/* A committed reservation anywhere found no room. The kernel refuses to overcommit a
+ * writable mapping far beyond RAM + swap even where the address space is free; Windows
+ * would answer such a request with its commit limit. So: if the commit is over the limit
+ * and the address space is there (a PROT_NONE probe fits), ERROR_COMMITMENT_LIMIT; else
+ * out of memory. The probe is made only on this failure path. */
+static int why_no_room(size_t size, hm_vm_account_t *account, unsigned flags)
+{
+    int st = hm_charge(account, size);
+    if (st == HM_OK) {
+        hm_uncharge(account, size);
+        return HM_E_NO_MEMORY;
+    }
+    uintptr_t probe;
+    if (hm_place_map(0, size, 0, flags & HM_VM_ALLOC_TOP_DOWN, NULL, &probe) != HM_OK)
+        return HM_E_NO_MEMORY;
+    int err = hm_os.unmap(HM_SITE_RESERVE_UNDO, (void *)probe, size);
+    if (err)
+        hm_panic("reserve: cannot unmap the address-space probe", probe, size, err);
+    hm_place_released(probe, size);
+    return st;
+}
+
 int hm_vm_allocate(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t commit_prot,
                    unsigned flags, uintptr_t *out)
 {
@@ -98,8 +120,11 @@ int hm_vm_allocate_in(uintptr_t addr, size_t size, uint32_t alloc_prot, uint32_t
         return HM_E_NO_MEMORY;
     uintptr_t base;
     hm_stat_add(&hm_creating, 1);
-    /* Place first: a conflicting address is reported before the commit limit. */
+    /* Place first: a conflicting address (or no address space) is reported before the
+     * commit limit, as Windows does. */
     st = place(addr, size, os_prot, flags, limits, r, &base);
+    if (st == HM_E_NO_MEMORY && commit && !addr && !limits)
+        st = why_no_room(size, account, flags);
     if (st != HM_OK)
         goto fail_map;
     if ((st = hm_charge(account, charge)) != HM_OK)

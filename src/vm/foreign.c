@@ -108,12 +108,12 @@ static int mapped_committed(uintptr_t addr, size_t size, uint32_t *first)
  * to make its own NOACCESS pages accessible again. */
 int hm_foreign_protect(uintptr_t addr, size_t size, uint32_t prot, uint32_t *old_prot)
 {
-    if (prot & HM_VM_GUARD)
-        return HM_E_INVALID_PARAMETER;
     uint32_t first;
     int st = mapped_committed(addr, size, &first);
     if (st != HM_OK && st != HM_E_NOT_COMMITTED)
-        return st;
+        return st; /* free address space: not committed (487) */
+    if (prot & HM_VM_GUARD)
+        return HM_E_INVALID_PARAMETER; /* mapped memory hostmem cannot guard */
     int err = hm_os.protect(HM_SITE_FOREIGN_PROTECT, (void *)addr, size, hm_os_prot_of(prot));
     if (err)
         return err == EACCES ? HM_E_ACCESS_DENIED : hm_status_of_errno(err);

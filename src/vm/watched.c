@@ -162,6 +162,13 @@ int hm_vm_get_write_watch(uintptr_t addr, size_t size, bool reset, void **addres
             *count = n;
         return st;
     }
+    /* The result buffer is sized by the range: check the range is a watched allocation's
+     * before allocating (collect_locked checks again under the lock). */
+    hm_reservation_t *r;
+    int st = lock_watched(addr, size, &r);
+    if (st != HM_OK)
+        return st;
+    hm_record_unlock(r);
     uintptr_t stack[STACK_RESULTS], *buf = stack;
     if (cap > STACK_RESULTS) {
         void *p;
@@ -169,7 +176,7 @@ int hm_vm_get_write_watch(uintptr_t addr, size_t size, bool reset, void **addres
             return HM_E_NO_MEMORY;
         buf = p;
     }
-    int st = collect_locked(addr, size, reset, buf, cap, &n);
+    st = collect_locked(addr, size, reset, buf, cap, &n);
     if (st == HM_OK) {
         memcpy(addresses, buf, n * sizeof *buf);
         *count = n;

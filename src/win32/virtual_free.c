@@ -27,6 +27,8 @@ static BOOL decommit(uintptr_t addr, SIZE_T size)
 {
     uintptr_t first = HM_ALIGN_DOWN(addr, HM_PAGE_SIZE);
     size_t len = 0;
+    if (addr > HM_MAX_ADDR)
+        return hm_fail(HM_E_INVALID_PARAMETER);
     if (size && hm_page_span(addr, size, &first, &len) != HM_OK)
         return hm_fail(HM_E_UNABLE_TO_FREE);
     int st = hm_vm_decommit(first, len);
