@@ -34,6 +34,10 @@ static void cpu_level(WORD *level, WORD *revision)
 
 void WINAPI GetSystemInfo(LPSYSTEM_INFO si)
 {
+    /* Windows would fault on a NULL or low pointer; hostmem never crashes its host over a
+     * bad argument, and a void function has no error to give: nothing is written. */
+    if ((uintptr_t)si < HM_MIN_ADDR)
+        return;
     memset(si, 0, sizeof *si);
     si->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_AMD64;
     si->dwPageSize = (DWORD)HM_PAGE_SIZE;
