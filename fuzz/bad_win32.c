@@ -149,8 +149,6 @@ static bool c_system_info(hm_brd_t *r, char *d, size_t n)
     int k;
     void *p = PTR(true, k);
     int which = hm_b_u8(r) % 5;
-    if (which <= 1 && k == HM_PTR_NULL && !hm_bad_env.hostile_out)
-        p = hm_b_ptr(&(hm_brd_t){(const uint8_t *)"\x01", 1, 0}, false, &k); /* no NULL check: B1 */
     snprintf(d, n, "%s(info=%s)",
              (const char *[]){"GetSystemInfo", "GetNativeSystemInfo", "GlobalMemoryStatusEx",
                               "hm_get_stats", "hm_get_system_info"}[which], KN(k));

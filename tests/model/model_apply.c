@@ -54,8 +54,10 @@ static void protect_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes,
     p->prot = prot | cache;
     if (!(m->rules_off & M_RULE_PROTECT_LATCHES_WATCH) && p->dirty)
         p->latched = p->dirty; /* W25 */
-    if ((m->rules_off & M_RULE_NO_SPURIOUS_WATCH) && a->watch && p->locked && p->dirty != 1)
-        p->dirty = M_MAYBE; /* tolerated: hostmem K5 */
+    if ((m->rules_off & M_RULE_NO_SPURIOUS_WATCH) && a->watch && p->locked && p->dirty != 1) {
+        p->dirty = M_MAYBE; /* tolerated: hostmem K5 (and this protect latches it) */
+        p->latched = p->latched == 1 ? 1 : M_MAYBE;
+    }
 }
 
 static void lock_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes, const void *arg)
