@@ -118,7 +118,22 @@ static uint64_t first_fit(uint64_t lo, uint64_t hi, uint64_t align, uint64_t siz
     return s;
 }
 
-/* Reserve anywhere inside the requirements (M6, M8, M12). */
+/* A free aligned block of size in [lo, hi) that the model knows is free, or 0. */
+static uint64_t known_slot(const m_model_t *m, uint64_t lo, uint64_t hi, uint64_t align,
+                           uint64_t size)
+{
+    for (uint64_t s = first_fit(lo, hi, align, size); s != 0; s = first_fit(s + align, hi, align, size)) {
+        if (m_range_known_free(m, s, s + size))
+            return s;
+        const m_alloc_t *a = m_next_alloc(m, s);
+        if (a && a->base < s + size && a->end > s + align) /* skip past the blocker */
+            s = ((a->end + align - 1) & ~(align - 1)) - align;
+    }
+    return 0;
+}
+
+/* Reserve anywhere inside the requirements (M6, M8, M12). The block is placed before the
+ * commit is charged (as for a reserve at an address, SD). */
 static void reserve_within(const m_model_t *m, const reqs_t *r, uint64_t size, uint32_t t,
                            uint32_t prot, m_expect_t *x)
 {
@@ -129,14 +144,21 @@ static void reserve_within(const m_model_t *m, const reqs_t *r, uint64_t size, u
         return; /* the size is checked before the bounds are searched */
     if (first_fit(lo, hi, r->alignment, psize) == 0)
         return m_fail(x, ERROR_NOT_ENOUGH_MEMORY, "M8: no aligned block fits the bounds");
-    if (!x->ok || x->unmodelled)
+    bool known = lo >= m->known_lo && hi <= m->known_hi;
+    bool slot = known_slot(m, lo, hi, r->alignment, psize) != 0;
+    if (known && !slot)
+        return m_fail(x, ERROR_NOT_ENOUGH_MEMORY, "M8: every block in the bounds is taken");
+    if (x->unmodelled)
         return;
-    x->learn_align = r->alignment;
-    x->learn_lo = lo;
-    x->learn_hi = hi;
-    /* Other mappings may fill the window: then 8 is right too (the kernel decides). */
-    x->may_fail = ERROR_NOT_ENOUGH_MEMORY;
-    x->rule = "M6/M8/M12: reserve inside the address requirements";
+    if (x->ok) {
+        x->learn_align = r->alignment;
+        x->learn_lo = lo;
+        x->learn_hi = hi;
+        x->rule = "M6/M8/M12: reserve inside the address requirements";
+    }
+    /* Other mappings may fill a window the model does not know: then 8 is right too. */
+    if (!slot || !known)
+        x->may_fail = ERROR_NOT_ENOUGH_MEMORY;
 }
 
 /* P7/P9/P11/W28 and SD "MEM_REPLACE_PLACEHOLDER": the pages touched must be exactly a free
