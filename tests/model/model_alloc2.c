@@ -118,10 +118,13 @@ static uint64_t first_fit(uint64_t lo, uint64_t hi, uint64_t align, uint64_t siz
     return s;
 }
 
-/* A free aligned block of size in [lo, hi) that the model knows is free, or 0. */
+/* A free aligned block of size in [lo, hi) that the model knows is free (inside the known
+ * window), or 0. */
 static uint64_t known_slot(const m_model_t *m, uint64_t lo, uint64_t hi, uint64_t align,
                            uint64_t size)
 {
+    lo = lo > m->known_lo ? lo : m->known_lo;
+    hi = hi < m->known_hi ? hi : m->known_hi;
     for (uint64_t s = first_fit(lo, hi, align, size); s != 0; s = first_fit(s + align, hi, align, size)) {
         if (m_range_known_free(m, s, s + size))
             return s;

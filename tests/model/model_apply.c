@@ -33,9 +33,9 @@ static void decommit_run(m_model_t *m, m_alloc_t *a, m_page_t *p, uint64_t bytes
         m->committed -= bytes;
     if (p->locked)
         m->locked -= bytes;
-    bool keep = !(m->rules_off & M_RULE_PROTECT_LATCHES_WATCH) && p->latched;
+    uint8_t keep = (m->rules_off & M_RULE_PROTECT_LATCHES_WATCH) ? 0 : p->latched;
     *p = (m_page_t){0};
-    p->dirty = keep;   /* W23: decommit clears watch state, W25: unless latched */
+    p->dirty = keep;   /* W23: decommit clears watch state, W25: unless latched (or perhaps) */
     p->latched = keep;
 }
 
